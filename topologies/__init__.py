@@ -1,0 +1,1 @@
+"""Built-in worlds (topology YAML files) shipped with edgesim as ``edgesim.worlds``."""

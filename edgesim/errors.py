@@ -20,12 +20,12 @@ class Problem:
     """What would have been accepted."""
 
     def render(self, file: str | None) -> str:
-        where = file or "<input>"
+        where = file or ""
         if self.line is not None:
-            where += f":{self.line}"
+            where = f"{where or '<input>'}:{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        head = f"{where}: "
+        head = f"{where}: " if where else ""
         if self.path:
             head += f"{self.path}: "
         text = head + self.message

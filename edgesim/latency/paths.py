@@ -104,6 +104,19 @@ class PathResult:
             return [self.src]
         return [self.hops[0].src, *(h.dst for h in self.hops)]
 
+    def fibre_floor_rtt_ms(self, world: World) -> float:
+        """The physical floor: the great-circle distance at the speed of light in fibre."""
+        return 2.0 * self.great_circle_km / world.params.fibre_km_per_ms
+
+    def reversed(self) -> PathResult:
+        """The same path walked the other way (links are symmetric)."""
+        hops = tuple(
+            Hop(h.dst, h.src, h.link_class, h.distance_km, h.propagation_one_way_ms,
+                h.access_one_way_ms, h.processing_one_way_ms, h.queueing_one_way_ms, h.loss)
+            for h in reversed(self.hops)
+        )
+        return PathResult(self.dst, self.src, hops, self.great_circle_km)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "src": self.src,

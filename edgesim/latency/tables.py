@@ -125,11 +125,22 @@ def one_way_matrix(
         for j in range(dh.shape[1]):
             cand = sc[:, i, None] + dist[np.ix_(sh[:, i], dh[:, j])] + dc[None, :, j]
             np.minimum(best, cand, out=best)
+    # Direct links between two sites (a Local Zone and its parent region, LAN, carrier 5G).
+    pos = {k: j for j, k in enumerate(dsts)}
+    c = str(cls)
+    for i, key in enumerate(srcs):
+        if key in world.down_nodes:
+            continue
+        for nbr, edges in world.graph[key].items():
+            j = pos.get(nbr)
+            a = edges.get(c)
+            if j is None or a is None or not a["up"] or nbr in world.down_nodes:
+                continue
+            best[i, j] = min(best[i, j], float(a["w"]))
     if include_access:
         best += access_one_way(world, srcs)[:, None]
         best += access_one_way(world, dsts)[None, :]
     # A site to itself.
-    pos = {k: j for j, k in enumerate(dsts)}
     half_intra = world.params.intra_region_rtt_ms / 2
     for i, key in enumerate(srcs):
         j = pos.get(key)

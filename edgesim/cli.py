@@ -157,7 +157,17 @@ def topo_path(world: str, src: str, dst: str, via: str, access: str | None, as_j
         return
     console = _console()
     t = Table(title=f"{result.src} → {result.dst}  ({result.great_circle_km:,.0f} km great circle)")
-    for col in ("from", "to", "link", "km", "propagation", "access", "processing", "queueing", "hop"):
+    for col in (
+        "from",
+        "to",
+        "link",
+        "km",
+        "propagation",
+        "access",
+        "processing",
+        "queueing",
+        "hop",
+    ):
         t.add_column(col, justify="left" if col in ("from", "to", "link") else "right")
     for h in result.hops:
         t.add_row(

@@ -11,9 +11,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from edgesim.topology.model import (  # noqa: E402
+from edgesim.topology.model import (
     ClientGroup,
     EdgeLocation,
     LinkClass,
@@ -36,7 +36,9 @@ def land_rings() -> list[list[tuple[float, float]]]:
     return rings
 
 
-def _segments(lon1: float, lat1: float, lon2: float, lat2: float) -> list[tuple[list[float], list[float]]]:
+def _segments(
+    lon1: float, lat1: float, lon2: float, lat2: float
+) -> list[tuple[list[float], list[float]]]:
     """A corridor as one or two straight segments, split at the antimeridian."""
     if abs(lon2 - lon1) <= 180:
         return [([lon1, lon2], [lat1, lat2])]
@@ -59,8 +61,9 @@ def draw_world_map(world: World, output: Path, *, title: str | None = None) -> N
     from matplotlib.patches import Polygon
 
     for ring in land_rings():
-        ax.add_patch(Polygon(ring, closed=True, facecolor="#fbfaf7", edgecolor="#c9c4b8", lw=0.4,
-                             zorder=0.5))
+        ax.add_patch(
+            Polygon(ring, closed=True, facecolor="#fbfaf7", edgecolor="#c9c4b8", lw=0.4, zorder=0.5)
+        )
     ax.set_xlim(-180, 180)
     ax.set_ylim(-60, 78)
     ax.set_aspect("equal")
@@ -100,24 +103,51 @@ def draw_world_map(world: World, output: Path, *, title: str | None = None) -> N
 
     hubs = [(n.lon, n.lat) for n in nodes.values() if n.kind == NodeKind.HUB]
     scatter(hubs, s=6, color="#52606d", label=f"fibre hubs ({len(hubs)})", zorder=3)
-    pops = [(n.lon, n.lat) for n in nodes.values() if isinstance(n, EdgeLocation) and n.tier == "edge"]
+    pops = [
+        (n.lon, n.lat) for n in nodes.values() if isinstance(n, EdgeLocation) and n.tier == "edge"
+    ]
     scatter(pops, s=14, color="#2680c2", label=f"edge locations ({len(pops)})", zorder=4)
-    recs = [(n.lon, n.lat) for n in nodes.values() if isinstance(n, EdgeLocation) and n.tier != "edge"]
-    scatter(recs, s=60, marker="D", facecolors="none", edgecolors="#0b4f8a", linewidths=1.2,
-            label=f"regional edge caches ({len(recs)})", zorder=5)
+    recs = [
+        (n.lon, n.lat) for n in nodes.values() if isinstance(n, EdgeLocation) and n.tier != "edge"
+    ]
+    scatter(
+        recs,
+        s=60,
+        marker="D",
+        facecolors="none",
+        edgecolors="#0b4f8a",
+        linewidths=1.2,
+        label=f"regional edge caches ({len(recs)})",
+        zorder=5,
+    )
     lzs = [(n.lon, n.lat) for n in nodes.values() if isinstance(n, LocalZone)]
     scatter(lzs, s=30, marker="^", color="#3ebd93", label=f"Local Zones ({len(lzs)})", zorder=5)
     wlzs = [(n.lon, n.lat) for n in nodes.values() if isinstance(n, WavelengthZone)]
-    scatter(wlzs, s=30, marker="v", color="#9446ed", label=f"Wavelength zones ({len(wlzs)})",
-            zorder=5)
+    scatter(
+        wlzs, s=30, marker="v", color="#9446ed", label=f"Wavelength zones ({len(wlzs)})", zorder=5
+    )
     outs = [(n.lon, n.lat) for n in nodes.values() if isinstance(n, Outpost)]
     scatter(outs, s=110, marker="*", color="#e12d39", label=f"Outposts ({len(outs)})", zorder=6)
     regions = [n for n in nodes.values() if isinstance(n, Region)]
-    scatter([(r.lon, r.lat) for r in regions], s=70, marker="s", color="#f7c948",
-            edgecolors="#8d6e00", label=f"regions ({len(regions)})", zorder=7)
+    scatter(
+        [(r.lon, r.lat) for r in regions],
+        s=70,
+        marker="s",
+        color="#f7c948",
+        edgecolors="#8d6e00",
+        label=f"regions ({len(regions)})",
+        zorder=7,
+    )
     for r in regions:
-        ax.annotate(r.id, (r.lon, r.lat), xytext=(3, 3), textcoords="offset points", fontsize=6,
-                    color="#5c4813", zorder=8)
+        ax.annotate(
+            r.id,
+            (r.lon, r.lat),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=6,
+            color="#5c4813",
+            zorder=8,
+        )
     ax.plot([], [], "-", color="#7a8a99", label="terrestrial corridor")
     ax.plot([], [], "--", color="#7a8a99", label="submarine cable corridor")
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)

@@ -94,7 +94,9 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, LineIndex]:
         what = exc.problem or exc.context or "invalid YAML"
         if "duplicate key" in str(what) or "found duplicate key" in str(exc):
             what = "duplicate key " + str(what).split("duplicate key")[-1].strip()
-        raise InputError([Problem(f"YAML syntax error: {what}", line=line, column=col)], file=file) from None
+        raise InputError(
+            [Problem(f"YAML syntax error: {what}", line=line, column=col)], file=file
+        ) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad characters)
         raise InputError([Problem(f"cannot parse YAML: {exc}")], file=file) from None
     index = LineIndex()
@@ -130,7 +132,11 @@ def _model_at(root: type[pydantic.BaseModel], loc: Loc) -> type[pydantic.BaseMod
     for part in loc:
         nxt: list[Any] = []
         for cand in candidates:
-            if isinstance(cand, type) and issubclass(cand, pydantic.BaseModel) and isinstance(part, str):
+            if (
+                isinstance(cand, type)
+                and issubclass(cand, pydantic.BaseModel)
+                and isinstance(part, str)
+            ):
                 for name, field in cand.model_fields.items():
                     if part in (name, field.alias):
                         nxt.extend(_unwrap(field.annotation))
@@ -202,7 +208,9 @@ def problems_from_validation(
             msg = "missing required field"
         elif "ctx" in err and kind.startswith(("greater", "less")):
             msg = f"{msg} (got {err.get('input')!r})"
-        problems.append(Problem(msg, path=format_loc(loc), line=line, column=col, expected=expected))
+        problems.append(
+            Problem(msg, path=format_loc(loc), line=line, column=col, expected=expected)
+        )
     return problems
 
 
@@ -210,7 +218,10 @@ def validate(model: type[M], data: Any, index: LineIndex, file: str | None) -> M
     """Validate plain data against ``model``; raise :class:`InputError` with lines on failure."""
     if not isinstance(data, dict):
         raise InputError.single(
-            "the file must hold a mapping at its top level", file=file, line=1, expected="key: value pairs"
+            "the file must hold a mapping at its top level",
+            file=file,
+            line=1,
+            expected="key: value pairs",
         )
     try:
         return model.model_validate(data)
@@ -248,7 +259,7 @@ _FastLoader.add_implicit_resolver(
 
 
 def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]  # type: ignore[no-untyped-call]
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
     hashable = [k for k in keys if isinstance(k, str | int | float | bool)]
     if len(set(hashable)) != len(hashable):
         raise ValueError("duplicate key")
@@ -261,4 +272,4 @@ _FastLoader.add_constructor("tag:yaml.org,2002:map", _no_duplicates)
 def load_yaml_fast(path: Path) -> Any:
     """Parse quickly, without line numbers. Raises on any problem (the caller falls back)."""
     with path.open("rb") as fh:
-        return yaml.load(fh, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(fh, Loader=_FastLoader)

@@ -90,8 +90,9 @@ def test_topo_matrix_csv(tiny: World) -> None:
 
 def test_topo_matrix_to_file(tmp_path: Path) -> None:
     out_file = tmp_path / "m.csv"
-    code, _ = invoke("topo", "matrix", "tiny", "--kind", "client", "--to-kind", "pop", "-o",
-                     str(out_file))
+    code, _ = invoke(
+        "topo", "matrix", "tiny", "--kind", "client", "--to-kind", "pop", "-o", str(out_file)
+    )
     assert code == 0
     rows = list(csv.reader(out_file.open()))
     assert len(rows) == 1 + 5

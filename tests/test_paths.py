@@ -36,8 +36,10 @@ def test_client_to_pop_golden(tiny: World) -> None:
     p = tiny.params
     v = p.fibre_km_per_ms
     hop1 = p.access["fibre"].rtt_ms / 2 + 0.0 + p.internet_hop_one_way_ms  # client sits on TYO
-    hop2 = KM(TYO_HUB, NRT57) * p.metro_route_factor / v + p.pop_ingress_one_way_ms + (
-        p.internet_hop_one_way_ms
+    hop2 = (
+        KM(TYO_HUB, NRT57) * p.metro_route_factor / v
+        + p.pop_ingress_one_way_ms
+        + (p.internet_hop_one_way_ms)
     )
     res = client_to_pop(tiny, "client:tokyo", "pop:NRT57")
     assert res.nodes == ["client:tokyo", "hub:TYO", "pop:NRT57"]

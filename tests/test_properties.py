@@ -68,12 +68,18 @@ def test_adding_a_site_changes_no_other_path(seed: int, lat: float, lon: float) 
     before = build_world(topo)
     bigger = topo.model_copy(
         update={
-            "regions": [*topo.regions, RegionSpec(code="new-1", city="N", country="ZZ", lat=lat,
-                                                  lon=lon)],
-            "edge_locations": [*topo.edge_locations, EdgeLocationSpec(
-                id="NEW01", city="N", country="ZZ", lat=lat, lon=lon)],
-            "client_groups": [*topo.client_groups, ClientGroupSpec(
-                id="new", metro="N", country="ZZ", lat=lat, lon=lon, population=1)],
+            "regions": [
+                *topo.regions,
+                RegionSpec(code="new-1", city="N", country="ZZ", lat=lat, lon=lon),
+            ],
+            "edge_locations": [
+                *topo.edge_locations,
+                EdgeLocationSpec(id="NEW01", city="N", country="ZZ", lat=lat, lon=lon),
+            ],
+            "client_groups": [
+                *topo.client_groups,
+                ClientGroupSpec(id="new", metro="N", country="ZZ", lat=lat, lon=lon, population=1),
+            ],
         }
     )
     after = build_world(bigger)
@@ -92,6 +98,7 @@ def test_path_query_agrees_with_tables(seed: int) -> None:
     m = one_way_matrix(w, regions, regions, LinkClass.BACKBONE)
     for i, a in enumerate(regions[:4]):
         for j, b in enumerate(regions[:4]):
-            assert path(w, a, b, [LinkClass.BACKBONE]).one_way_ms == np.float64(m[i, j]) or abs(
-                path(w, a, b, [LinkClass.BACKBONE]).one_way_ms - m[i, j]
-            ) < 1e-9
+            assert (
+                path(w, a, b, [LinkClass.BACKBONE]).one_way_ms == np.float64(m[i, j])
+                or abs(path(w, a, b, [LinkClass.BACKBONE]).one_way_ms - m[i, j]) < 1e-9
+            )

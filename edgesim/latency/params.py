@@ -28,7 +28,9 @@ class AccessProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rtt_ms: float = Field(ge=0, description="added round trip between the user and the first IP hop")
+    rtt_ms: float = Field(
+        ge=0, description="added round trip between the user and the first IP hop"
+    )
     jitter_mean_ms: float = Field(ge=0, description="mean of the Gamma-distributed extra RTT")
     loss: float = Field(ge=0, le=1, description="packet loss probability on the last mile")
     down_mbps: float = Field(gt=0, description="downlink bandwidth")
@@ -40,8 +42,12 @@ def _default_access() -> dict[str, AccessProfile]:
     # America idle latency for fixed lines, Opensignal/Ookla medians for mobile); bandwidths are
     # typical plan speeds. All configurable.
     return {
-        "fibre": AccessProfile(rtt_ms=3.0, jitter_mean_ms=0.5, loss=0.0002, down_mbps=500, up_mbps=250),
-        "cable": AccessProfile(rtt_ms=10.0, jitter_mean_ms=2.0, loss=0.0005, down_mbps=300, up_mbps=20),
+        "fibre": AccessProfile(
+            rtt_ms=3.0, jitter_mean_ms=0.5, loss=0.0002, down_mbps=500, up_mbps=250
+        ),
+        "cable": AccessProfile(
+            rtt_ms=10.0, jitter_mean_ms=2.0, loss=0.0005, down_mbps=300, up_mbps=20
+        ),
         "dsl": AccessProfile(rtt_ms=20.0, jitter_mean_ms=3.0, loss=0.001, down_mbps=40, up_mbps=8),
         "4g": AccessProfile(rtt_ms=45.0, jitter_mean_ms=12.0, loss=0.005, down_mbps=30, up_mbps=8),
         "5g": AccessProfile(rtt_ms=15.0, jitter_mean_ms=4.0, loss=0.002, down_mbps=200, up_mbps=30),
@@ -82,7 +88,9 @@ class LatencyParams(BaseModel):
         default=0.8, ge=0, description="routers, IX crossings and queues per internet corridor"
     )
     metro_route_factor: float = Field(
-        default=1.6, ge=1.0, description="stretch of the regional network from a user or site to its hub"
+        default=1.6,
+        ge=1.0,
+        description="stretch of the regional network from a user or site to its hub",
     )
     pop_ingress_one_way_ms: float = Field(
         default=0.2, ge=0, description="edge location border and load balancer, per end"

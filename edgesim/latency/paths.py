@@ -7,6 +7,7 @@ traffic to the rest of AWS goes through the parent region). Hubs carry transit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -111,8 +112,17 @@ class PathResult:
     def reversed(self) -> PathResult:
         """The same path walked the other way (links are symmetric)."""
         hops = tuple(
-            Hop(h.dst, h.src, h.link_class, h.distance_km, h.propagation_one_way_ms,
-                h.access_one_way_ms, h.processing_one_way_ms, h.queueing_one_way_ms, h.loss)
+            Hop(
+                h.dst,
+                h.src,
+                h.link_class,
+                h.distance_km,
+                h.propagation_one_way_ms,
+                h.access_one_way_ms,
+                h.processing_one_way_ms,
+                h.queueing_one_way_ms,
+                h.loss,
+            )
             for h in reversed(self.hops)
         )
         return PathResult(self.dst, self.src, hops, self.great_circle_km)
@@ -141,7 +151,7 @@ class PathResult:
         }
 
 
-class NoPath(InputError):
+class NoPath(InputError):  # noqa: N818 - reads as "raise NoPath"
     """No usable path between two nodes (links down, or not reachable by these link classes)."""
 
 
@@ -154,7 +164,9 @@ def _gc(world: World, a: str, b: str) -> float:
     return great_circle_km(na.lat, na.lon, nb.lat, nb.lon)
 
 
-def edge_weight(classes: frozenset[str]) -> Callable[[str, str, dict[str, dict[str, Any]]], float | None]:
+def edge_weight(
+    classes: frozenset[str],
+) -> Callable[[str, str, dict[str, dict[str, Any]]], float | None]:
     def weight(_u: str, _v: str, d: dict[str, dict[str, Any]]) -> float | None:
         best: float | None = None
         for key, attrs in d.items():
@@ -207,10 +219,8 @@ def path(
     except nx.NetworkXNoPath:
         raise _no_path(src, dst, f"not connected over {', '.join(sorted(cls))} links") from None
     out: list[Hop] = []
-    for u, v in zip(route, route[1:], strict=False):
-        options = [
-            (k, a) for k, a in world.graph[u][v].items() if k in cls and a["up"]
-        ]
+    for u, v in itertools.pairwise(route):
+        options = [(k, a) for k, a in world.graph[u][v].items() if k in cls and a["up"]]
         key, attrs = min(options, key=lambda ka: float(ka[1]["w"]))
         out.append(
             Hop(
@@ -254,8 +264,17 @@ def _with_access(world: World, result: PathResult, access: str | None = None) ->
 
 def _strip_access(world: World, result: PathResult) -> PathResult:
     hops = tuple(
-        Hop(h.src, h.dst, h.link_class, h.distance_km, h.propagation_one_way_ms, 0.0,
-            h.processing_one_way_ms, h.queueing_one_way_ms, h.loss)
+        Hop(
+            h.src,
+            h.dst,
+            h.link_class,
+            h.distance_km,
+            h.propagation_one_way_ms,
+            0.0,
+            h.processing_one_way_ms,
+            h.queueing_one_way_ms,
+            h.loss,
+        )
         for h in result.hops
     )
     return PathResult(result.src, result.dst, hops, result.great_circle_km)
@@ -345,8 +364,7 @@ def client_to_wavelength(world: World, client: str, zone: str) -> PathResult:
     if not isinstance(z, WavelengthZone):
         raise InputError.single(f"{zone} is not a Wavelength zone")
     if isinstance(c, ClientGroup) and c.carrier == z.carrier:
-        res = path(world, client, zone, [LinkClass.CARRIER_5G])
-        return res
+        return path(world, client, zone, [LinkClass.CARRIER_5G])
     parent = f"region:{z.parent}"
     first = path(world, client, parent, [LinkClass.INTERNET])
     return _join(world, first, path(world, parent, zone, [LinkClass.BACKBONE]))

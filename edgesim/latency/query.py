@@ -72,7 +72,9 @@ _KINDS: dict[str, tuple[NodeKind, str | None]] = {
 }
 
 
-def rtt_table(world: World, row_kind: str, col_kind: str) -> tuple[list[str], list[str], FloatArray]:
+def rtt_table(
+    world: World, row_kind: str, col_kind: str
+) -> tuple[list[str], list[str], FloatArray]:
     """Round-trip table between two kinds of site; users over the internet, else the backbone."""
     if row_kind not in _KINDS or col_kind not in _KINDS:
         raise InputError.single(

@@ -132,20 +132,20 @@ def one_way_matrix(
         if key in world.down_nodes:
             continue
         for nbr, edges in world.graph[key].items():
-            j = pos.get(nbr)
+            jn = pos.get(nbr)
             a = edges.get(c)
-            if j is None or a is None or not a["up"] or nbr in world.down_nodes:
+            if jn is None or a is None or not a["up"] or nbr in world.down_nodes:
                 continue
-            best[i, j] = min(best[i, j], float(a["w"]))
+            best[i, jn] = min(best[i, jn], float(a["w"]))
     if include_access:
         best += access_one_way(world, srcs)[:, None]
         best += access_one_way(world, dsts)[None, :]
     # A site to itself.
     half_intra = world.params.intra_region_rtt_ms / 2
     for i, key in enumerate(srcs):
-        j = pos.get(key)
-        if j is not None and key not in world.down_nodes:
-            best[i, j] = half_intra if world.nodes[key].kind == NodeKind.REGION else 0.0
+        jself = pos.get(key)
+        if jself is not None and key not in world.down_nodes:
+            best[i, jself] = half_intra if world.nodes[key].kind == NodeKind.REGION else 0.0
     return best
 
 

@@ -41,7 +41,7 @@ def make_params(topo: TopologyFile, base: LatencyParams | None = None) -> Latenc
     updates: dict[str, Any] = topo.latency.as_updates()
     if topo.latency.access:
         merged = dict(params.access)
-        merged.update(topo.latency.access)
+        merged.update({str(k): v for k, v in topo.latency.access.items()})
         updates["access"] = merged
     return params.model_copy(update=updates)
 
@@ -221,7 +221,12 @@ def _nodes(topo: TopologyFile) -> list[Node]:
     ]
     nodes += [
         Resolver(
-            id=r.id, lat=r.lat, lon=r.lon, name=r.city or r.id, resolver_kind=r.kind, country=r.country
+            id=r.id,
+            lat=r.lat,
+            lon=r.lon,
+            name=r.city or r.id,
+            resolver_kind=r.kind,
+            country=r.country,
         )
         for r in topo.resolvers
     ]
@@ -277,7 +282,9 @@ def build_world(
         problems = []
         for loc, msg, expected in refs:
             line, col = idx.find(loc)
-            problems.append(Problem(msg, path=format_loc(loc), line=line, column=col, expected=expected))
+            problems.append(
+                Problem(msg, path=format_loc(loc), line=line, column=col, expected=expected)
+            )
         raise InputError(problems, file=file)
 
     p = make_params(topo, params)
@@ -302,11 +309,30 @@ def build_world(
         rf = c.route_factor or (
             p.submarine_route_factor if c.kind == "submarine" else p.terrestrial_route_factor
         )
-        _add_edge(g, a.key, b.key, LinkClass.BACKBONE, gc_km=gc, route_factor=rf, params=p,
-                  proc_ms=p.backbone_hop_one_way_ms, loss=p.backbone_loss_per_hop, kind=c.kind)
-        _add_edge(g, a.key, b.key, LinkClass.INTERNET, gc_km=gc,
-                  route_factor=rf * p.internet_route_factor, params=p,
-                  proc_ms=p.internet_hop_one_way_ms, loss=p.internet_loss_per_hop, kind=c.kind)
+        _add_edge(
+            g,
+            a.key,
+            b.key,
+            LinkClass.BACKBONE,
+            gc_km=gc,
+            route_factor=rf,
+            params=p,
+            proc_ms=p.backbone_hop_one_way_ms,
+            loss=p.backbone_loss_per_hop,
+            kind=c.kind,
+        )
+        _add_edge(
+            g,
+            a.key,
+            b.key,
+            LinkClass.INTERNET,
+            gc_km=gc,
+            route_factor=rf * p.internet_route_factor,
+            params=p,
+            proc_ms=p.internet_hop_one_way_ms,
+            loss=p.internet_loss_per_hop,
+            kind=c.kind,
+        )
 
     _attach_leaves(world, nodes)
     _special_links(world, topo, nodes)
@@ -328,7 +354,10 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
     if not leaves:
         return
     dist = great_circle_matrix_km(
-        [n.lat for n in leaves], [n.lon for n in leaves], [h.lat for h in hubs], [h.lon for h in hubs]
+        [n.lat for n in leaves],
+        [n.lon for n in leaves],
+        [h.lat for h in hubs],
+        [h.lon for h in hubs],
     )
     k = min(p.attach_hubs, len(hubs))
     order = np.argsort(dist, axis=1, kind="stable")[:, :k]
@@ -340,31 +369,76 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
                 continue
             hub = hubs[int(hj)].key
             if leaf.kind == NodeKind.REGION:
-                _add_edge(g, leaf.key, hub, LinkClass.BACKBONE, gc_km=d,
-                          route_factor=p.terrestrial_route_factor, params=p,
-                          proc_ms=p.region_ingress_one_way_ms, loss=p.backbone_loss_per_hop)
-                _add_edge(g, leaf.key, hub, LinkClass.INTERNET, gc_km=d,
-                          route_factor=p.metro_route_factor, params=p,
-                          proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                          loss=p.internet_loss_per_hop)
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.BACKBONE,
+                    gc_km=d,
+                    route_factor=p.terrestrial_route_factor,
+                    params=p,
+                    proc_ms=p.region_ingress_one_way_ms,
+                    loss=p.backbone_loss_per_hop,
+                )
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.INTERNET,
+                    gc_km=d,
+                    route_factor=p.metro_route_factor,
+                    params=p,
+                    proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
+                    loss=p.internet_loss_per_hop,
+                )
             elif leaf.kind == NodeKind.POP:
-                _add_edge(g, leaf.key, hub, LinkClass.BACKBONE, gc_km=d,
-                          route_factor=p.terrestrial_route_factor, params=p,
-                          proc_ms=p.pop_ingress_one_way_ms, loss=p.backbone_loss_per_hop)
-                _add_edge(g, leaf.key, hub, LinkClass.INTERNET, gc_km=d,
-                          route_factor=p.metro_route_factor, params=p,
-                          proc_ms=p.pop_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                          loss=p.internet_loss_per_hop)
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.BACKBONE,
+                    gc_km=d,
+                    route_factor=p.terrestrial_route_factor,
+                    params=p,
+                    proc_ms=p.pop_ingress_one_way_ms,
+                    loss=p.backbone_loss_per_hop,
+                )
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.INTERNET,
+                    gc_km=d,
+                    route_factor=p.metro_route_factor,
+                    params=p,
+                    proc_ms=p.pop_ingress_one_way_ms + p.internet_hop_one_way_ms,
+                    loss=p.internet_loss_per_hop,
+                )
             elif leaf.kind == NodeKind.LOCAL_ZONE:
                 # Local Zones have their own internet connection (edge-services.md).
-                _add_edge(g, leaf.key, hub, LinkClass.INTERNET, gc_km=d,
-                          route_factor=p.metro_route_factor, params=p,
-                          proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                          loss=p.internet_loss_per_hop)
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.INTERNET,
+                    gc_km=d,
+                    route_factor=p.metro_route_factor,
+                    params=p,
+                    proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
+                    loss=p.internet_loss_per_hop,
+                )
             else:  # clients and resolvers
-                _add_edge(g, leaf.key, hub, LinkClass.INTERNET, gc_km=d,
-                          route_factor=p.metro_route_factor, params=p,
-                          proc_ms=p.internet_hop_one_way_ms, loss=p.internet_loss_per_hop)
+                _add_edge(
+                    g,
+                    leaf.key,
+                    hub,
+                    LinkClass.INTERNET,
+                    gc_km=d,
+                    route_factor=p.metro_route_factor,
+                    params=p,
+                    proc_ms=p.internet_hop_one_way_ms,
+                    loss=p.internet_loss_per_hop,
+                )
 
 
 def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> None:
@@ -380,24 +454,56 @@ def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> N
         if isinstance(n, LocalZone):
             # Traffic to the rest of AWS hairpins through the parent region.
             parent = by_key[f"region:{n.parent}"]
-            _add_edge(g, n.key, parent.key, LinkClass.BACKBONE, gc_km=gc(n, parent),
-                      route_factor=p.terrestrial_route_factor, params=p,
-                      proc_ms=p.backbone_hop_one_way_ms, loss=p.backbone_loss_per_hop)
+            _add_edge(
+                g,
+                n.key,
+                parent.key,
+                LinkClass.BACKBONE,
+                gc_km=gc(n, parent),
+                route_factor=p.terrestrial_route_factor,
+                params=p,
+                proc_ms=p.backbone_hop_one_way_ms,
+                loss=p.backbone_loss_per_hop,
+            )
         elif isinstance(n, WavelengthZone):
             parent = by_key[f"region:{n.parent}"]
-            _add_edge(g, n.key, parent.key, LinkClass.BACKBONE, gc_km=gc(n, parent),
-                      route_factor=p.terrestrial_route_factor, params=p,
-                      proc_ms=p.backbone_hop_one_way_ms, loss=p.backbone_loss_per_hop)
+            _add_edge(
+                g,
+                n.key,
+                parent.key,
+                LinkClass.BACKBONE,
+                gc_km=gc(n, parent),
+                route_factor=p.terrestrial_route_factor,
+                params=p,
+                proc_ms=p.backbone_hop_one_way_ms,
+                loss=p.backbone_loss_per_hop,
+            )
             for c in clients:
                 if c.carrier == n.carrier:
-                    _add_edge(g, c.key, n.key, LinkClass.CARRIER_5G, gc_km=gc(c, n),
-                              route_factor=p.carrier_route_factor, params=p,
-                              proc_ms=p.carrier_core_one_way_ms, loss=p.backbone_loss_per_hop)
+                    _add_edge(
+                        g,
+                        c.key,
+                        n.key,
+                        LinkClass.CARRIER_5G,
+                        gc_km=gc(c, n),
+                        route_factor=p.carrier_route_factor,
+                        params=p,
+                        proc_ms=p.carrier_core_one_way_ms,
+                        loss=p.backbone_loss_per_hop,
+                    )
         elif isinstance(n, Outpost):
             parent = by_key[f"region:{n.parent}"]
-            _add_edge(g, n.key, parent.key, LinkClass.SERVICE_LINK, gc_km=gc(n, parent),
-                      route_factor=p.metro_route_factor, params=p,
-                      proc_ms=p.service_link_one_way_ms, loss=p.internet_loss_per_hop)
+            _add_edge(
+                g,
+                n.key,
+                parent.key,
+                LinkClass.SERVICE_LINK,
+                gc_km=gc(n, parent),
+                route_factor=p.metro_route_factor,
+                params=p,
+                proc_ms=p.service_link_one_way_ms,
+                loss=p.internet_loss_per_hop,
+            )
 
     for link in topo.links:
         a = by_key[str(_canonical(link.a))]
@@ -414,8 +520,18 @@ def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> N
         prop = None
         if link.one_way_ms is not None:
             prop, proc = link.one_way_ms, 0.0
-        _add_edge(g, a.key, b.key, cls, gc_km=d, route_factor=p.terrestrial_route_factor,
-                  params=p, proc_ms=proc, loss=p.backbone_loss_per_hop, prop_ms=prop)
+        _add_edge(
+            g,
+            a.key,
+            b.key,
+            cls,
+            gc_km=d,
+            route_factor=p.terrestrial_route_factor,
+            params=p,
+            proc_ms=proc,
+            loss=p.backbone_loss_per_hop,
+            prop_ms=prop,
+        )
 
 
 def _check_connected(

@@ -39,7 +39,7 @@ def load_topology_file(name: str) -> tuple[TopologyFile, Path]:
     try:
         data = load_yaml_fast(path)
         return TopologyFile.model_validate(data), path
-    except Exception:  # noqa: BLE001 - re-read slowly with line numbers for a precise message
+    except Exception:
         pass
     data, index = load_yaml_file(path)
     topo = validate(TopologyFile, data, index, str(path))
@@ -55,7 +55,7 @@ def load_world(name: str, params: LatencyParams | None = None) -> World:
     except InputError as exc:
         if all(p.line is not None for p in exc.problems):
             raise
-    except Exception:  # noqa: BLE001, S110 - fall through to the slow, precise path
+    except Exception:
         pass
     data, index = load_yaml_file(path)
     topo = validate(TopologyFile, data, index, str(path))

@@ -211,9 +211,9 @@ class World:
         return self._unknown(name, kinds)
 
     def _unknown(self, name: str, kinds: tuple[NodeKind, ...] | None) -> str:
-        pool = [
-            n.id for n in self.nodes.values() if kinds is None or n.kind in kinds
-        ] + [k for k, n in self.nodes.items() if kinds is None or n.kind in kinds]
+        pool = [n.id for n in self.nodes.values() if kinds is None or n.kind in kinds] + [
+            k for k, n in self.nodes.items() if kinds is None or n.kind in kinds
+        ]
         close = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         what = "/".join(str(k) for k in kinds) if kinds else "node"

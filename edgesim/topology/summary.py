@@ -28,7 +28,9 @@ def summarise(world: World) -> dict[str, Any]:
                     "code": node.id,
                     "city": node.name,
                     "azs": len(node.azs),
-                    "nearest_pop": pops[near_pop].split(":", 1)[1] if near_pop is not None else None,
+                    "nearest_pop": pops[near_pop].split(":", 1)[1]
+                    if near_pop is not None
+                    else None,
                     "nearest_pop_rtt_ms": float(rp[i, near_pop])
                     if rp is not None and near_pop is not None
                     else None,

@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 
 from edgesim.geo import great_circle_matrix_km
+from edgesim.latency.params import AccessKind
 from edgesim.topology.schema import (
     ClientGroupSpec,
     CorridorSpec,
@@ -15,7 +16,7 @@ from edgesim.topology.schema import (
     TopologyFile,
 )
 
-_ACCESS = ("fibre", "cable", "dsl", "4g", "5g")
+_ACCESS: tuple[AccessKind, ...] = ("fibre", "cable", "dsl", "4g", "5g")
 
 
 def synthetic_topology(
@@ -71,7 +72,9 @@ def synthetic_topology(
         hubs=hub_specs,
         corridors=corridors,
         regions=[
-            RegionSpec(code=f"r-{i}", city=f"R{i}", country="ZZ", lat=float(rla[i]), lon=float(rlo[i]))
+            RegionSpec(
+                code=f"r-{i}", city=f"R{i}", country="ZZ", lat=float(rla[i]), lon=float(rlo[i])
+            )
             for i in range(regions)
         ],
         edge_locations=[
@@ -93,7 +96,7 @@ def synthetic_topology(
                 lat=float(cla[i]),
                 lon=float(clo[i]),
                 population=int(rng.integers(100_000, 20_000_000)),
-                access=_ACCESS[i % len(_ACCESS)],  # type: ignore[arg-type]
+                access=_ACCESS[i % len(_ACCESS)],
             )
             for i in range(clients)
         ],

@@ -64,19 +64,19 @@ class LatencyParams(BaseModel):
     )
     # --- AWS backbone (fitted on the calibration matrix, see docs/latency-model.md) ---
     terrestrial_route_factor: float = Field(
-        default=1.25, ge=1.0, description="fibre route length / great-circle length, land corridors"
+        default=1.24, ge=1.0, description="fibre route length / great-circle length, land corridors"
     )
     submarine_route_factor: float = Field(
-        default=1.10, ge=1.0, description="cable length / great-circle length, submarine corridors"
+        default=1.262, ge=1.0, description="cable length / great-circle length, submarine corridors"
     )
     backbone_hop_one_way_ms: float = Field(
-        default=0.30, ge=0, description="switching and regeneration per backbone corridor"
+        default=0.436, ge=0, description="switching and regeneration per backbone corridor"
     )
     region_ingress_one_way_ms: float = Field(
-        default=0.9, ge=0, description="region border, AZ fabric and service front end, per end"
+        default=1.691, ge=0, description="region border, AZ fabric and service front end, per end"
     )
     intra_region_rtt_ms: float = Field(
-        default=3.5, ge=0, description="round trip between two endpoints in one region"
+        default=3.18, ge=0, description="round trip between two endpoints in one region"
     )
     # --- public internet ---
     internet_route_factor: float = Field(

@@ -302,25 +302,26 @@ def build_world(
         description=topo.description,
     )
 
-    # Corridors: one backbone and one internet edge each.
+    # Corridors: an internet edge each, and a backbone edge where the AWS backbone runs.
     for c in topo.corridors:
         a, b = by_key[f"hub:{c.a}"], by_key[f"hub:{c.b}"]
         gc = great_circle_km(a.lat, a.lon, b.lat, b.lon)
         rf = c.route_factor or (
             p.submarine_route_factor if c.kind == "submarine" else p.terrestrial_route_factor
         )
-        _add_edge(
-            g,
-            a.key,
-            b.key,
-            LinkClass.BACKBONE,
-            gc_km=gc,
-            route_factor=rf,
-            params=p,
-            proc_ms=p.backbone_hop_one_way_ms,
-            loss=p.backbone_loss_per_hop,
-            kind=c.kind,
-        )
+        if c.backbone:
+            _add_edge(
+                g,
+                a.key,
+                b.key,
+                LinkClass.BACKBONE,
+                gc_km=gc,
+                route_factor=rf,
+                params=p,
+                proc_ms=p.backbone_hop_one_way_ms,
+                loss=p.backbone_loss_per_hop,
+                kind=c.kind,
+            )
         _add_edge(
             g,
             a.key,

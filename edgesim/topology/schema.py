@@ -44,6 +44,10 @@ class CorridorSpec(_Strict):
     route_factor: float | None = Field(
         default=None, ge=1.0, le=5.0, description="route length / great-circle length"
     )
+    backbone: bool = Field(
+        default=True,
+        description="whether the AWS backbone runs on this corridor (false: public transit only)",
+    )
     note: str = ""
 
 

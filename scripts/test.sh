@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up a virtual environment (first run) and run every quality gate and the test suite.
+# This is the README's test command and what .ci/run runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "== ruff check";          .venv/bin/ruff check .
+echo "== ruff format --check"; .venv/bin/ruff format --check .
+echo "== mypy --strict";       .venv/bin/mypy edgesim
+echo "== pytest";              .venv/bin/python -m pytest --cov=edgesim --cov-report=term "$@"

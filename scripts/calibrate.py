@@ -1,6 +1,6 @@
 """Tune the backbone constants of the latency model against the calibration matrix.
 
-Usage: ``python scripts/calibrate.py [WORLD] [--csv data/calibration/inter-region-rtt-calibration.csv]``
+Usage: ``python scripts/calibrate.py [WORLD] [--csv FILE] [--no-fit]``
 
 The calibration file holds measured median RTTs between 16 regions (cloudping.co, TCP connect
 from a function in one region to a service endpoint in another; see data/SOURCES.md). For a

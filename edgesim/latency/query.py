@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgesim.errors import InputError
+from edgesim.geo import great_circle_km
 from edgesim.latency.paths import (
     NoPath,
     PathResult,
@@ -42,6 +43,24 @@ def route(
         return site_to_region(world, src, dst)
     if a == NodeKind.REGION and b in _SITES:
         return site_to_region(world, dst, src).reversed()
+    if b in _SITES and a not in _USERS and via != "internet":
+        # Another AWS site (an edge location, a zone): over the backbone to the parent region.
+        parent = f"region:{world.nodes[dst].parent}"  # type: ignore[attr-defined]
+        first = route(world, src, parent, via="backbone")
+        second = site_to_region(world, dst, parent).reversed()
+        na, nb = world.nodes[src], world.nodes[dst]
+        hairpin = PathResult(
+            src, dst, first.hops + second.hops, great_circle_km(na.lat, na.lon, nb.lat, nb.lon)
+        )
+        if b == NodeKind.LOCAL_ZONE:  # Local Zones also have their own internet connection
+            try:
+                direct = path(world, src, dst, [LinkClass.INTERNET])
+            except NoPath:
+                return hairpin
+            return direct if direct.one_way_ms < hairpin.one_way_ms else hairpin
+        return hairpin
+    if a in _SITES and b not in _USERS and via != "internet":
+        return route(world, dst, src, via=via, access=access).reversed()
     if a in _USERS:
         if b == NodeKind.POP:
             return client_to_pop(world, src, dst, access=access)

@@ -1,0 +1,190 @@
+"""The scenario file format (``edgesim: 1``): the engine's part.
+
+Service sections (``route53``, ``cloudfront``, ``endpoints`` …) are contributed by the modules
+in :mod:`edgesim.services`; :func:`scenario_model` assembles the full model from them, so adding
+a service never means editing this file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from edgesim.latency.params import AccessKind
+from edgesim.sim.distributions import PopularitySpec, SizeDist
+from edgesim.topology.schema import ClientGroupSpec, LatencyOverrides, ResolverKind
+from edgesim.units import Duration, Fraction
+
+ENGINE_ACTIONS = ("fail", "recover", "degrade", "restore", "flash_crowd")
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length=1, max_length=80)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WorldOverrides(Strict):
+    """Changes to the world for this scenario only."""
+
+    latency: LatencyOverrides | None = None
+    client_groups: list[ClientGroupSpec] = Field(
+        default_factory=list, description="extra client groups added to the world"
+    )
+
+
+class DiurnalProfile(Strict):
+    """Request rate follows each metro's local time: a cosine between trough and peak."""
+
+    peak_hour: float = Field(default=20.0, ge=0, lt=24, description="local hour of the peak")
+    trough_ratio: float = Field(
+        default=0.25, gt=0, le=1, description="rate at the trough / rate at the peak"
+    )
+
+
+class ClientSpec(Strict):
+    """A set of users: which metros, how many requests, on which networks."""
+
+    name: Name | None = Field(default=None, description="label for reports (a segment)")
+    metros: Literal["all"] | Annotated[str, Field(pattern=r"^top-[0-9]+$")] | list[Name] = Field(
+        description="top-N by population, all, or a list of client group ids"
+    )
+    requests_per_second: float = Field(gt=0, description="mean rate across the selection")
+    profile: Literal["flat", "diurnal"] | DiurnalProfile = "flat"
+    access: AccessKind | dict[AccessKind, float] | None = Field(
+        default=None, description="access mix (default: each metro's own access)"
+    )
+    resolvers: ResolverKind | dict[ResolverKind, float] | None = Field(
+        default=None, description="resolver mix (default: each metro's own resolver kind)"
+    )
+    workloads: list[Name] | None = Field(
+        default=None, description="workloads these users send (default: all, by share)"
+    )
+
+    @field_validator("access", "resolvers")
+    @classmethod
+    def _mix(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            total = sum(v.values())
+            if any(x < 0 for x in v.values()) or total <= 0:
+                raise ValueError("shares must be non-negative and not all zero")
+        return v
+
+
+class ObjectsSpec(Strict):
+    """A catalogue of cacheable objects."""
+
+    count: int = Field(ge=1, le=100_000_000)
+    popularity: PopularitySpec = Field(default="zipf(0.9)", validate_default=True)
+    size: SizeDist = Field(default="lognormal(median=40KB, sigma=1.2)", validate_default=True)
+
+
+class WorkloadSpec(Strict):
+    """What users ask for: static objects, dynamic API calls or uploads."""
+
+    name: Name
+    host: str = Field(description="DNS name users look up")
+    target: str | None = Field(
+        default=None,
+        description="service target for a host no DNS zone answers, e.g. endpoint:api or "
+        "cloudfront:site",
+    )
+    share: float | None = Field(default=None, gt=0, description="share of requests")
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE"] = "GET"
+    objects: ObjectsSpec | None = None
+    size: SizeDist | None = Field(default=None, description="response size for dynamic calls")
+    upload_size: SizeDist | None = Field(default=None, description="request body for uploads")
+    cache_control: str | None = Field(default=None, description="origin's Cache-Control")
+    path_prefix: str = Field(default="/", description="URL path of the objects")
+    connection_reuse: Fraction = Field(
+        default=0.6, description="share of requests sent on an already open connection"
+    )
+    tls: Literal["1.3", "1.2", "none"] = "1.3"
+
+    @model_validator(mode="after")
+    def _kind(self) -> WorkloadSpec:
+        if self.objects is None and self.size is None and self.upload_size is None:
+            raise ValueError("a workload needs objects (a catalogue), size or upload_size")
+        return self
+
+
+class DegradeSpec(Strict):
+    link: str = Field(description="a-b where a and b are node names, e.g. hub:LON-hub:BUDE")
+    link_class: Literal["internet", "backbone", "carrier5g", "service_link", "lan"] | None = Field(
+        default=None, alias="class", description="default: every class the link has"
+    )
+    add: Duration | None = Field(default=None, description="extra one-way delay, e.g. 20ms")
+    loss: Fraction | None = None
+
+
+class FlashCrowdSpec(Strict):
+    factor: float = Field(gt=0, description="multiply the request rate by this")
+    duration: Duration
+    metros: list[Name] | None = Field(default=None, description="default: every client group")
+    workloads: list[Name] | None = None
+
+
+class EventSpec(Strict):
+    """Something that happens at a moment of the run. Exactly one action per event."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    at: Duration
+    fail: str | None = None
+    recover: str | None = None
+    degrade: DegradeSpec | None = None
+    restore: str | None = None
+    flash_crowd: FlashCrowdSpec | None = None
+    note: str = ""
+
+
+class ScenarioBase(Strict):
+    edgesim: Literal[1] = Field(description="format version")
+    name: str
+    description: str = ""
+    world: str = Field(default="aws-world", description="built-in world or a topology file")
+    world_overrides: WorldOverrides | None = None
+    seed: int = Field(default=1, ge=0, lt=2**63)
+    start: datetime = Field(
+        default=datetime(2026, 1, 15, 0, 0, tzinfo=UTC),
+        description="wall-clock time the run starts at (sets each metro's local time)",
+    )
+    duration: Duration
+    interval: Duration = Field(default="1m", validate_default=True, description="time series step")
+    warmup: Duration = Field(
+        default="0s", validate_default=True, description="excluded from metrics (caches warm up)"
+    )
+    clients: list[ClientSpec] = Field(min_length=1)
+    workloads: list[WorkloadSpec] = Field(min_length=1)
+    timeline: list[EventSpec] = Field(default_factory=list)
+    assertions: list[str] = Field(default_factory=list)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: int) -> int:
+        if not 1_000_000_000 <= v <= 3600 * 1_000_000_000:
+            raise ValueError("interval must be between 1s and 1h")
+        return v
+
+
+@cache
+def scenario_model() -> type[ScenarioBase]:
+    """The full scenario model: the base plus one optional section per registered service."""
+    from edgesim.services import registry
+
+    fields: dict[str, Any] = {}
+    for svc in registry():
+        fields[svc.section] = (
+            svc.config_model | None,
+            Field(default=None, description=svc.summary),
+        )
+    model: type[ScenarioBase] = create_model("Scenario", __base__=ScenarioBase, **fields)
+    return model

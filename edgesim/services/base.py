@@ -1,0 +1,106 @@
+"""What a service module provides to the engine.
+
+A service is a module in :mod:`edgesim.services` that defines a subclass of :class:`Service`
+and lists it in a module-level ``SERVICES`` tuple. The engine discovers it, adds its
+``section`` to the scenario format, builds it from that section, and asks it for the targets
+it offers (``cloudfront:site``, ``endpoint:api-use1`` …), the host names it answers in DNS, the
+timeline actions it handles and its part of the report. Nothing in the engine names a service.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+from edgesim.sim.batch import Batch, Flow, Outcome
+from edgesim.sim.context import SimContext
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+
+
+class Target(ABC):
+    """Something a host name leads to: a distribution, an accelerator, an endpoint."""
+
+    key: str
+    """``kind:name``, as written in scenario files."""
+
+    ttl_ns: int = 60_000_000_000
+    """TTL of the DNS answer that leads here when no zone says otherwise."""
+
+    @abstractmethod
+    def entry(self, ctx: SimContext, where: I32) -> I32:
+        """The node a user connects to (TCP and TLS end there), per DNS query, given the node
+        the answer was computed for (``where``: the ECS subnet's or the resolver's place)."""
+
+    @abstractmethod
+    def serve(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome) -> F64:
+        """Handle requests arriving at ``flow.src`` nodes: return, per request, the ms from
+        the request reaching ``flow.src`` until the whole response is back there (0 when the
+        response was already at ``src``). Failures set ``out.ok``/``out.status``; time spent on
+        each hop is added to ``out.hop(...)``."""
+
+    def is_up(self, ctx: SimContext) -> bool:
+        return True
+
+
+class Service(ABC):
+    """A scenario section and the targets, DNS names and timeline actions it brings."""
+
+    section: ClassVar[str]
+    summary: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    actions: ClassVar[tuple[str, ...]] = ()
+    """Timeline event keys this service handles, e.g. ``invalidate``."""
+    order: ClassVar[int] = 50
+    """Build order: targets a service refers to must be built first (lower first)."""
+
+    def __init__(self, config: BaseModel, ctx: SimContext) -> None:
+        self.config = config
+        self.ctx = ctx
+
+    def targets(self) -> dict[str, Target]:
+        return {}
+
+    def answers(self, host: str) -> bool:
+        """Whether this service's DNS answers for ``host``."""
+        return False
+
+    def resolve(
+        self, host: str, where: I32, t_ns: int
+    ) -> tuple[list[Target | None], npt.NDArray[np.int64], int]:
+        """DNS answers for ``host`` to queries located at nodes ``where`` (the ECS subnet's or
+        the resolver's place) at ``t_ns``: the candidate targets, the index of each query's
+        answer among them (-1: no answer), and the TTL in ns."""
+        raise NotImplementedError
+
+    def host_ttl_ns(self, host: str) -> int:
+        """TTL of this service's answers for ``host``."""
+        return 60_000_000_000
+
+    def on_event(self, action: str, payload: Any, at_ns: int) -> None:
+        """A timeline event addressed to this service."""
+
+    def fail(self, what: str, up: bool, at_ns: int) -> bool:
+        """``fail:``/``recover:`` of something this service owns (``endpoint:x``); True if
+        handled."""
+        return False
+
+    def tick(self, now_ns: int) -> None:
+        """Called at every chunk boundary (health checks, scaling, …)."""
+
+    def report(self) -> dict[str, Any]:
+        return {}
+
+    assertion_kinds: ClassVar[dict[str, str]] = {}
+    """Assertion functions this service adds and the kind of their value: ratio, duration
+    (seconds) or count."""
+
+    def assertion_metrics(self) -> dict[str, Callable[..., float]]:
+        """Functions usable in ``assertions:``, e.g. ``hit_ratio(distribution=web)``."""
+        return {}

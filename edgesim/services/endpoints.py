@@ -1,0 +1,172 @@
+"""Endpoints: the servers behind everything (origins, API back ends), with queueing.
+
+An endpoint sits at a site (a region, Local Zone, Wavelength zone or Outpost), has a pool of
+``servers`` and a service-time distribution, and answers requests after the network trip from
+whoever calls it, the queueing delay of :mod:`edgesim.sim.queueing` and its service time.
+Compute models (EC2, ECS, Lambda, Batch) will refine ``servers`` and the service time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from edgesim.errors import InputError, Problem
+from edgesim.services.base import Service, Target
+from edgesim.sim.batch import Batch, Flow, Outcome
+from edgesim.sim.context import SimContext
+from edgesim.sim.distributions import DurationDist
+from edgesim.sim.queueing import ServerPool
+from edgesim.topology.model import NodeKind
+from edgesim.units import Duration, Fraction
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+SITE_KINDS = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
+
+
+class EndpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    site: str = Field(description="region:us-east-1, lz:…, wlz:… or outpost:… (or a bare id)")
+    servers: int = Field(default=16, ge=1, le=1_000_000, description="concurrent requests")
+    service_time: DurationDist = Field(
+        default="lognormal(median=10ms, sigma=0.5)", validate_default=True
+    )
+    error_rate: Fraction = 0.0
+    timeout: Duration = Field(
+        default="30s", validate_default=True, description="longest a request may queue"
+    )
+    connect_timeout: Duration = Field(
+        default="10s",
+        validate_default=True,
+        description="how long a caller waits before giving up on a failed endpoint",
+    )
+
+
+class EndpointsConfig(RootModel[list[EndpointSpec]]):
+    """The ``endpoints:`` section: a list of endpoints."""
+
+
+class EndpointTarget(Target):
+    def __init__(self, spec: EndpointSpec, site_key: str, ctx: SimContext) -> None:
+        self.spec = spec
+        self.key = f"endpoint:{spec.name}"
+        self.site_key = site_key
+        self.site = ctx.idx(site_key)
+        self.pool = ServerPool(spec.servers, spec.timeout / 1e9)
+        self.rng = ctx.rng(self.key)
+        self.up = True
+        self.requests = 0
+        self.errors = 0
+        self.mean_service_s = spec.service_time.mean / 1e9
+        self.extra_latency_ms = 0.0
+        self.extra_error_rate = 0.0
+
+    def is_up(self, ctx: SimContext) -> bool:
+        """Up unless failed itself or its site failed (a Local Zone, Wavelength zone or
+        Outpost keeps serving when only its parent region fails)."""
+        return self.up and self.site_key not in ctx.world.down_nodes
+
+    def entry(self, ctx: SimContext, where: I32) -> I32:
+        return np.full(len(where), self.site, dtype=np.int32)
+
+    def serve(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome) -> F64:
+        n = len(flow)
+        self.requests += n
+        if n == 0:
+            return np.zeros(0)
+        net_ms = 2.0 * ctx.site_one_way_ms(flow.src, self.site)
+        hop = f"→{self.spec.name}"
+        if not self.is_up(ctx):
+            wait = np.full(n, self.spec.connect_timeout / 1e6)
+            out.fail(flow.idx, 503)
+            self.errors += n
+            out.hop(hop)[flow.idx] += wait
+            return wait
+        unreachable = ~np.isfinite(net_ms)
+        net_ms = np.where(unreachable, self.spec.connect_timeout / 1e6, net_ms)
+        chunk_s = max(ctx.chunk_ns / 1e9, 1e-9)
+        offsets_s = (flow.start_ns - ctx.chunk_start_ns) / 1e9
+        waits_s, rejected = self.pool.waits_s(offsets_s, chunk_s, self.mean_service_s, self.rng)
+        service_ms = self.spec.service_time.sample(self.rng, n) / 1e6 + self.extra_latency_ms
+        errors = self.rng.random(n) < (self.spec.error_rate + self.extra_error_rate)
+        total = net_ms + np.minimum(waits_s, self.spec.timeout / 1e9) * 1000.0 + service_ms
+        out.hop(hop)[flow.idx] += net_ms
+        out.hop(f"{self.spec.name} (queue+service)")[flow.idx] += total - net_ms
+        out.site[flow.idx] = self.site
+        bad_504 = rejected | unreachable
+        bad_500 = errors & ~bad_504
+        if bad_504.any():
+            out.fail(flow.idx[bad_504], 504)
+        if bad_500.any():
+            out.fail(flow.idx[bad_500], 500)
+        self.errors += int(bad_504.sum() + bad_500.sum())
+        return total
+
+
+class Endpoints(Service):
+    section: ClassVar[str] = "endpoints"
+    summary: ClassVar[str] = "servers behind origins and APIs: site, servers, service time"
+    config_model: ClassVar[type[BaseModel]] = EndpointsConfig
+    order: ClassVar[int] = 10
+
+    def __init__(self, config: BaseModel, ctx: SimContext) -> None:
+        super().__init__(config, ctx)
+        assert isinstance(config, EndpointsConfig)
+        self.items: dict[str, EndpointTarget] = {}
+        problems: list[Problem] = []
+        for i, spec in enumerate(config.root):
+            if spec.name in self.items:
+                problems.append(
+                    Problem(
+                        f"duplicate endpoint name '{spec.name}'",
+                        path=f"endpoints[{i}].name",
+                        expected="unique names",
+                    )
+                )
+                continue
+            try:
+                site = ctx.world.resolve(spec.site, SITE_KINDS)
+            except InputError as exc:
+                problems.append(
+                    Problem(
+                        exc.problems[0].message,
+                        path=f"endpoints[{i}].site",
+                        expected="a region, Local Zone, Wavelength zone or Outpost",
+                    )
+                )
+                continue
+            self.items[spec.name] = EndpointTarget(spec, site, ctx)
+        if problems:
+            raise InputError(problems, file=ctx.file)
+
+    def targets(self) -> dict[str, Target]:
+        return {t.key: t for t in self.items.values()}
+
+    def fail(self, what: str, up: bool, at_ns: int) -> bool:
+        if what.startswith("endpoint:") and what[9:] in self.items:
+            self.items[what[9:]].up = up
+            return True
+        return False
+
+    def report(self) -> dict[str, Any]:
+        return {
+            name: {
+                "site": t.site_key,
+                "requests": t.requests,
+                "errors": t.errors,
+                "servers": t.spec.servers,
+                "backlog": round(t.pool.backlog, 3),
+            }
+            for name, t in sorted(self.items.items())
+        }
+
+
+SERVICES = (Endpoints,)

@@ -1,0 +1,1 @@
+"""The scenario engine: clocks, request generation, metrics and reports."""

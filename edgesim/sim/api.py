@@ -1,0 +1,26 @@
+"""Run a scenario from Python: ``run_scenario("scenarios/quickstart.yaml").latency(group="tokyo")``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from edgesim.scenario.loader import load_scenario, prepare
+from edgesim.sim.engine import Progress
+from edgesim.sim.report import build_report
+from edgesim.sim.results import Results
+
+
+def run_scenario(
+    path: str | Path,
+    *,
+    seed: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Results:
+    """Load, check, run and report a scenario file. Raises :class:`edgesim.InputError`."""
+    scn, index, file = load_scenario(path)
+    run = prepare(scn, index, file, seed=seed, base_dir=Path(path).resolve().parent)
+    run.execute(on_progress)
+    results = Results(run)
+    results.report = build_report(results)
+    return results

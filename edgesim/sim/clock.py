@@ -1,0 +1,105 @@
+"""One engine, two clocks.
+
+:class:`VirtualClock` keeps integer nanoseconds and jumps straight to the next due event (runs
+and tests); :class:`WallClock` follows real time on an asyncio (uvloop) loop, optionally sped up
+(live mode). Both offer the same calls, so the decision code scheduled on them is the same.
+Integer nanoseconds avoid the float-time drift that hangs event loops at epoch scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now_ns(self) -> int: ...
+
+    def call_at(self, at_ns: int, fn: Callable[[], None]) -> None: ...
+
+
+@dataclass(order=True)
+class _Due:
+    at_ns: int
+    seq: int
+    fn: Callable[[], None] = field(compare=False)
+
+
+class VirtualClock:
+    """Virtual time: nothing happens between events, so hours pass in microseconds."""
+
+    def __init__(self, start_ns: int = 0) -> None:
+        self._now = int(start_ns)
+        self._heap: list[_Due] = []
+        self._seq = itertools.count()
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def call_at(self, at_ns: int, fn: Callable[[], None]) -> None:
+        if at_ns < self._now:
+            raise ValueError(f"cannot schedule in the past ({at_ns} < {self._now})")
+        heapq.heappush(self._heap, _Due(int(at_ns), next(self._seq), fn))
+
+    def call_later(self, delay_ns: int, fn: Callable[[], None]) -> None:
+        self.call_at(self._now + int(delay_ns), fn)
+
+    def next_due_ns(self) -> int | None:
+        return self._heap[0].at_ns if self._heap else None
+
+    def run_until(self, t_ns: int) -> int:
+        """Run every event due at or before ``t_ns`` in time order (ties: scheduling order),
+        then set the time to ``t_ns``. Returns how many ran."""
+        ran = 0
+        while self._heap and self._heap[0].at_ns <= t_ns:
+            due = heapq.heappop(self._heap)
+            self._now = due.at_ns
+            due.fn()
+            ran += 1
+        self._now = max(self._now, int(t_ns))
+        return ran
+
+    def run(self) -> int:
+        """Run until no event is left (jumping from one to the next)."""
+        ran = 0
+        while self._heap:
+            ran += self.run_until(self._heap[0].at_ns)
+        return ran
+
+
+class WallClock:
+    """Real time on an asyncio loop, scaled by ``speed`` (10 = ten virtual seconds a second).
+
+    ``now_ns`` counts virtual nanoseconds since the clock was made.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.loop = loop or asyncio.get_event_loop()
+        self.speed = speed
+        self._t0 = time.monotonic_ns()
+
+    def now_ns(self) -> int:
+        return int((time.monotonic_ns() - self._t0) * self.speed)
+
+    def call_at(self, at_ns: int, fn: Callable[[], None]) -> None:
+        delay_s = max(0.0, (at_ns - self.now_ns()) / self.speed / 1e9)
+        self.loop.call_later(delay_s, fn)
+
+    def call_later(self, delay_ns: int, fn: Callable[[], None]) -> None:
+        self.call_at(self.now_ns() + int(delay_ns), fn)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop loop where available (live mode), else asyncio's default."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

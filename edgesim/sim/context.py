@@ -1,0 +1,162 @@
+"""Everything a run's components share: the world, node indices, latency tables, streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edgesim.errors import InputError
+from edgesim.latency.paths import NoPath
+from edgesim.latency.query import route
+from edgesim.latency.tables import one_way_matrix
+from edgesim.sim.rng import stream
+from edgesim.topology.model import ClientGroup, LinkClass, NodeKind, Outpost, WavelengthZone, World
+
+if TYPE_CHECKING:
+    from edgesim.services.base import Service, Target
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+
+
+@dataclass
+class SimContext:
+    world: World
+    seed: int
+    file: str | None = None
+    groups: list[str] = field(default_factory=list)
+    """Client group node keys taking part, in a fixed order (index = group number)."""
+    services: list[Service] = field(default_factory=list)
+    targets: dict[str, Target] = field(default_factory=dict)
+    now_ns: int = 0
+    chunk_start_ns: int = 0
+    chunk_ns: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _tables: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.node_keys: list[str] = [
+            k for k, n in self.world.nodes.items() if n.kind != NodeKind.HUB
+        ]
+        self.node_index: dict[str, int] = {k: i for i, k in enumerate(self.node_keys)}
+
+    # ---- randomness --------------------------------------------------------------------
+    def rng(self, name: str) -> np.random.Generator:
+        return stream(self.seed, name)
+
+    # ---- lookups -----------------------------------------------------------------------
+    def idx(self, key: str) -> int:
+        return self.node_index[key]
+
+    def group_node(self) -> I32:
+        """Node index of each client group."""
+        key = ("group_node", len(self.groups))
+        cached = self._tables.get(key)
+        if cached is None:
+            cached = np.array([self.node_index[g] for g in self.groups], dtype=np.int32)
+            self._tables[key] = cached
+        out: I32 = cached
+        return out
+
+    def resolve(self, name: str, what: str, kinds: tuple[NodeKind, ...] | None = None) -> str:
+        try:
+            return self.world.resolve(name, kinds)
+        except InputError as exc:
+            raise InputError(
+                [p.__class__(p.message, path=what, expected=p.expected) for p in exc.problems],
+                file=self.file,
+            ) from None
+
+    # ---- latency tables ----------------------------------------------------------------
+    def one_way_ms(self, cls: LinkClass) -> F64:
+        """One-way ms between every pair of non-hub nodes over ``cls`` links, last mile
+        excluded (the engine adds each request's own access network)."""
+        key = ("one_way", str(cls), self.world.version)
+        cached = self._tables.get(key)
+        if cached is None:
+            self._tables = {
+                k: v
+                for k, v in self._tables.items()
+                if k[-1] == self.world.version or k[0] == "group_node"
+            }
+            cached = one_way_matrix(
+                self.world, self.node_keys, self.node_keys, cls, include_access=False
+            )
+            self._tables[key] = cached
+        out: F64 = cached
+        return out
+
+    def client_one_way_ms(self, src: Sequence[int] | I32, dst: Sequence[int] | I32) -> F64:
+        """One-way ms from users' nodes to the nodes they connect to, by the rules of the
+        destination's kind (Wavelength: the carrier's 5G network or via the parent region;
+        Outposts: the LAN or via the region's service link), last mile excluded."""
+        s = np.asarray(src, dtype=np.int64)
+        d = np.asarray(dst, dtype=np.int64)
+        out = self.one_way_ms(LinkClass.INTERNET)[s, d].copy()
+        special = self._special_columns()
+        if special:
+            for j in np.unique(d):
+                if int(j) in special:
+                    sel = d == j
+                    out[sel] = self._special_one_way(s[sel], int(j))
+        return out
+
+    def _special_columns(self) -> set[int]:
+        key = ("special", self.world.version)
+        cached = self._tables.get(key)
+        if cached is None:
+            cached = {
+                i
+                for i, k in enumerate(self.node_keys)
+                if isinstance(self.world.nodes[k], WavelengthZone | Outpost)
+            }
+            self._tables[key] = cached
+        out: set[int] = cached
+        return out
+
+    def _special_one_way(self, src: npt.NDArray[np.int64], dst: int, *, users: bool = True) -> F64:
+        out = np.empty(len(src))
+        for u in np.unique(src):
+            key = ("special_pair", int(u), dst, users, self.world.version)
+            val = self._tables.get(key)
+            if val is None:
+                a, b = self.node_keys[int(u)], self.node_keys[dst]
+                try:
+                    res = route(self.world, a, b)
+                    val = res.one_way_ms - res.access_one_way_ms
+                except NoPath:
+                    val = float("inf")
+                self._tables[key] = val
+            out[src == u] = val
+        return out
+
+    def site_one_way_ms(self, src: Sequence[int] | I32, dst: int) -> F64:
+        """One-way ms inside AWS from nodes ``src`` (edge locations, regions, zones) to site
+        ``dst``: the backbone, with Local Zones, Wavelength zones and Outposts reached
+        through their parent region (0 from a node to itself)."""
+        s = np.asarray(src, dtype=np.int64)
+        out: F64 = self.one_way_ms(LinkClass.BACKBONE)[s, dst].copy()
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out[bad] = self._special_one_way(s[bad], dst, users=False)
+        out[s == dst] = 0.0
+        return out
+
+    def access_rtt_ms(self) -> F64:
+        """Round trip of each access kind's last mile, indexed like ACCESS_KINDS."""
+        from edgesim.latency.params import ACCESS_KINDS
+
+        p = self.world.params
+        return np.array([p.access[a].rtt_ms for a in ACCESS_KINDS])
+
+    def group_of(self, i: int) -> ClientGroup:
+        node = self.world.nodes[self.groups[i]]
+        assert isinstance(node, ClientGroup)
+        return node
+
+    def log_event(self, at_ns: int, what: str, **details: Any) -> None:
+        self.events.append({"at_s": at_ns / 1e9, "what": what, **details})

@@ -1,0 +1,198 @@
+"""Recursive resolvers with caches, on the engine's clock (vectorised, no I/O).
+
+Every user asks one resolver: their ISP's (in their metro, no ECS), a public anycast resolver
+that sends the EDNS Client Subnet (the nearest ``public-ecs`` site; answers are computed for
+the user's metro) or one that does not (the nearest ``public-no-ecs`` site; answers are
+computed for the resolver's own location and shared by everyone using that site — the classic
+source of mis-routing). A resolver caches each answer for its TTL; a query that finds it
+expired goes on to the authoritative servers (anycast at the nearest edge location). New
+connections look the name up unless the OS/browser stub cache still has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edgesim.services.base import Target
+from edgesim.sim.batch import Batch
+from edgesim.sim.context import SimContext
+from edgesim.topology.model import LinkClass, Resolver
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+
+Resolve = Callable[[I32, int], tuple[list[Target | None], I64, int]]
+"""(where nodes, t_ns) -> (candidate targets, answer index per query, ttl_ns)."""
+
+
+@dataclass
+class Entry:
+    expiry_ns: int
+    target: int  # index into DnsStage.targets, -1 = no answer
+    entry_node: int
+    made_ns: int
+
+
+@dataclass
+class DnsStats:
+    queries: int = 0
+    resolver_misses: int = 0
+    stub_hits: int = 0
+
+
+@dataclass
+class DnsStage:
+    """Resolver caches for every host, and the cost of each lookup."""
+
+    ctx: SimContext
+    stub_hit_ratio: float
+    isp_resolver_rtt_ms: float
+    group_nodes: I32
+    targets: list[Target] = field(default_factory=list)
+    _target_pos: dict[str, int] = field(default_factory=dict)
+    caches: dict[str, dict[int, Entry]] = field(default_factory=dict)
+    stats: dict[str, DnsStats] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        world = self.ctx.world
+        ng = len(self.group_nodes)
+        self.n_groups = ng
+        sites: dict[str, list[int]] = {"public-ecs": [], "public-no-ecs": []}
+        for k, n in world.nodes.items():
+            if isinstance(n, Resolver) and n.resolver_kind in sites:
+                sites[n.resolver_kind].append(self.ctx.idx(k))
+        one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
+        self.public_site = np.zeros((2, ng), dtype=np.int32)
+        self.public_rtt_ms = np.zeros((2, ng))
+        for r, kind in enumerate(("public-ecs", "public-no-ecs")):
+            cand = np.array(sites[kind] or [], dtype=np.int64)
+            if len(cand) == 0:  # no public resolver of this kind: users fall back to their ISP's
+                self.public_site[r] = self.group_nodes
+                self.public_rtt_ms[r] = self.isp_resolver_rtt_ms
+                continue
+            d = one_way[np.ix_(self.group_nodes.astype(np.int64), cand)]
+            best = d.argmin(axis=1)
+            self.public_site[r] = cand[best]
+            self.public_rtt_ms[r] = 2 * d[np.arange(ng), best]
+        pops = [self.ctx.idx(p.key) for p in world.edge_locations if p.tier == "edge"]
+        self._pops = np.array(pops, dtype=np.int64)
+
+    def target_index(self, t: Target) -> int:
+        pos = self._target_pos.get(t.key)
+        if pos is None:
+            pos = len(self.targets)
+            self.targets.append(t)
+            self._target_pos[t.key] = pos
+        return pos
+
+    def _auth_rtt_ms(self, nodes: I64) -> F64:
+        """Resolver to the nearest authoritative (anycast) edge location and back."""
+        one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
+        if len(self._pops) == 0:
+            return np.zeros(len(nodes))
+        out: F64 = 2 * one_way[np.ix_(nodes, self._pops)].min(axis=1)
+        return out
+
+    def lookup(
+        self, host: str, batch: Batch, idx: I64, resolve: Resolve, ttl_ns: int
+    ) -> tuple[I64, I32, F64, F64]:
+        """Answers for requests ``idx`` (time-ordered) to ``host``.
+
+        Returns per request: target index (-1: no answer), entry node, the ms spent between
+        user and resolver, and the ms spent between resolver and authoritative servers.
+        """
+        n = len(idx)
+        stats = self.stats.setdefault(host, DnsStats())
+        cache = self.caches.setdefault(host, {})
+        ng = self.n_groups
+        g = batch.group[idx].astype(np.int64)
+        kind = batch.resolver[idx].astype(np.int64)  # 0 isp, 1 public-ecs, 2 public-no-ecs
+        site = np.where(
+            kind == 0, self.group_nodes[g], self.public_site[np.maximum(kind - 1, 0), g]
+        )
+        key = np.where(kind == 0, g, np.where(kind == 1, ng + g, 2 * ng + site))
+        where = np.where(kind == 2, site, self.group_nodes[g]).astype(np.int32)
+        t = batch.t_ns[idx]
+        querying = batch.new_conn[idx] & (batch.u_dns[idx] >= self.stub_hit_ratio)
+        stats.stub_hits += int((batch.new_conn[idx] & ~querying).sum())
+
+        target = np.full(n, -1, dtype=np.int64)
+        entry = np.full(n, -1, dtype=np.int32)
+        miss = np.zeros(n, dtype=bool)
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        bounds = np.flatnonzero(np.diff(sk)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [n]))
+        miss_pos: list[int] = []
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            rows = order[a:b]
+            k = int(sk[a])
+            old = cache.get(k)
+            exp = old.expiry_ns if old is not None else -1
+            tq = t[rows]
+            q = querying[rows]
+            if old is None and not q[0]:
+                q = q.copy()
+                q[0] = True  # nothing cached and no connection yet: this one must ask
+            qt = tq[q]
+            qrows = rows[q]
+            j = int(np.searchsorted(qt, exp, side="left"))
+            while j < len(qt):
+                miss_pos.append(int(qrows[j]))
+                exp = int(qt[j]) + ttl_ns
+                j = int(np.searchsorted(qt, exp, side="left"))
+        if miss_pos:
+            mp = np.array(sorted(miss_pos), dtype=np.int64)
+            miss[mp] = True
+            cands, choice, _ = resolve(where[mp], int(t[mp[0]]))
+            m_target = np.full(len(mp), -1, dtype=np.int64)
+            m_entry = np.full(len(mp), -1, dtype=np.int32)
+            for ci, cand in enumerate(cands):
+                if cand is None:
+                    continue
+                sel = choice == ci
+                if sel.any():
+                    m_target[sel] = self.target_index(cand)
+                    m_entry[sel] = cand.entry(self.ctx, where[mp][sel])
+            target[mp] = m_target
+            entry[mp] = m_entry
+        # Everyone else takes the answer in effect for their key at their time.
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            rows = order[a:b]
+            k = int(sk[a])
+            m_rows = rows[miss[rows]]
+            old = cache.get(k)
+            if len(m_rows):
+                last = int(m_rows[-1])
+                pos = np.searchsorted(t[m_rows], t[rows], side="right") - 1
+                src = np.where(pos >= 0, m_rows[np.maximum(pos, 0)], -1)
+                have = src >= 0
+                target[rows[have]] = target[src[have]]
+                entry[rows[have]] = entry[src[have]]
+                if old is not None and (~have).any():
+                    target[rows[~have]] = old.target
+                    entry[rows[~have]] = old.entry_node
+                cache[k] = Entry(
+                    int(t[last]) + ttl_ns, int(target[last]), int(entry[last]), int(t[last])
+                )
+            elif old is not None:
+                target[rows] = old.target
+                entry[rows] = old.entry_node
+        # Costs.
+        access_rtt = self.ctx.access_rtt_ms()[batch.access[idx].astype(np.int64)]
+        to_resolver = np.where(
+            kind == 0, self.isp_resolver_rtt_ms, self.public_rtt_ms[np.maximum(kind - 1, 0), g]
+        )
+        user_ms = np.where(querying | miss, access_rtt + to_resolver, 0.0)
+        auth_ms = np.zeros(n)
+        if miss.any():
+            auth_ms[miss] = self._auth_rtt_ms(site[miss].astype(np.int64))
+        stats.queries += int((querying | miss).sum())
+        stats.resolver_misses += int(miss.sum())
+        return target, entry, user_ms, auth_ms

@@ -1,0 +1,28 @@
+"""``--replications N``: the same scenario under N seeds, with 95 % confidence intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgesim.sim.api import run_scenario
+from edgesim.sim.compare import mean_ci
+
+
+def replicate(scenario: Path, first: dict[str, Any], n: int) -> dict[str, Any]:
+    """``first`` is the report of seed s; runs seeds s+1 … s+n-1 and adds their statistics."""
+    seed0 = int(first["seed"])
+    reports = [first] + [run_scenario(scenario, seed=seed0 + i).report for i in range(1, n)]
+    scopes: dict[str, list[dict[str, Any]]] = {"all": [r["summary"] for r in reports]}
+    for kind in ("workloads", "segments"):
+        for name in first[kind]:
+            scopes[f"{kind[:-1]} {name}"] = [r[kind][name] for r in reports]
+    metrics = {}
+    for scope, blocks in scopes.items():
+        metrics[scope] = {
+            **{p: mean_ci([b["latency_ms"][p] for b in blocks]) for p in ("p50", "p95", "p99")},
+            "availability": mean_ci([b["availability"] for b in blocks]),
+        }
+    out = dict(first)
+    out["replications"] = {"n": n, "seeds": [seed0 + i for i in range(n)], "metrics": metrics}
+    return out

@@ -1,0 +1,177 @@
+"""The run report: a stable JSON document (schema version 1), CSV time series, summary table.
+
+Every float is rounded (µs for latencies) and keys are sorted, so the same scenario and seed
+give a byte-identical JSON file. Nothing in it depends on the wall clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgesim import __version__
+from edgesim.sim.batch import PHASES
+from edgesim.sim.results import LatencyStats, Results
+
+REPORT_VERSION = 1
+
+
+def _r(x: float, nd: int = 3) -> float:
+    v = round(float(x), nd)
+    return 0.0 if v == 0 else v
+
+
+def build_report(results: Results) -> dict[str, Any]:
+    run = results.run
+    scn = run.scenario
+    m = run.metrics
+    W = m.n_workloads
+    ctx = run.ctx
+
+    def block(pairs: np.ndarray) -> dict[str, Any]:
+        req = int(m.requests[pairs].sum())
+        err = int(m.errors[pairs].sum())
+        ok = req - err
+        stats = LatencyStats.from_counts(m.pairs.counts[pairs].sum(axis=0))
+        phases = {p: _r(m.phase_sum[p][pairs].sum() / ok) if ok else 0.0 for p in PHASES}
+        hops = {
+            h: _r(v[pairs].sum() / ok)
+            for h, v in sorted(m.hop_sum.items())
+            if ok and v[pairs].sum() > 0
+        }
+        return {
+            "requests": req,
+            "errors": err,
+            "availability": _r(1.0 - err / req, 6) if req else 1.0,
+            "latency_ms": stats.as_dict(),
+            "phases_mean_ms": phases,
+            "hops_mean_ms": hops,
+        }
+
+    n_groups = len(run.groups)
+    all_pairs = np.arange(n_groups * W)
+    groups = {}
+    for gi, g in enumerate(run.groups):
+        pairs = gi * W + np.arange(W)
+        groups[g.name] = {"segment": g.segment, **block(pairs)}
+    workloads = {}
+    for wi, w in enumerate(scn.workloads):
+        workloads[w.name] = block(np.arange(n_groups) * W + wi)
+        workloads[w.name]["phases_ms"] = {
+            p: LatencyStats.from_counts(m.phases.counts[m.phase_row(p, wi)]).as_dict()
+            for p in PHASES
+        }
+    segments = {}
+    for seg in results.segments:
+        gis = [i for i, g in enumerate(run.groups) if g.segment == seg]
+        segments[seg] = block((np.array(gis)[:, None] * W + np.arange(W)[None, :]).ravel())
+    sites = {}
+    site_counts = m.sites.counts
+    for node in np.flatnonzero(m.site_requests):
+        key = ctx.node_keys[int(node)]
+        sites[key] = {
+            "requests": int(m.site_requests[node]),
+            "latency_ms": LatencyStats.from_counts(site_counts[node]).as_dict(),
+        }
+    series = {
+        "interval_s": scn.interval / 1e9,
+        "workloads": [w.name for w in scn.workloads] + ["all"],
+        "rows": m.series,
+    }
+    assertions = []
+    for a in getattr(run, "assertions", []):
+        try:
+            val = results.evaluate(a)
+            assertions.append({"assertion": a.text, "value": _r(val, 6), "ok": a.holds(val)})
+        except KeyError as exc:
+            assertions.append(
+                {"assertion": a.text, "value": None, "ok": False, "error": str(exc.args[0])}
+            )
+    services = {svc.section: svc.report() for svc in run.services}
+    return {
+        "edgesim_report": REPORT_VERSION,
+        "edgesim_version": __version__,
+        "scenario": scn.name,
+        "world": ctx.world.name,
+        "seed": ctx.seed,
+        "duration_s": scn.duration / 1e9,
+        "warmup_s": scn.warmup / 1e9,
+        "complete": not run.interrupted,
+        "simulated_requests": run.requests,
+        "summary": {
+            **block(all_pairs),
+            "status_counts": {str(k): v for k, v in sorted(m.status.items())},
+        },
+        "groups": groups,
+        "segments": segments,
+        "workloads": workloads,
+        "sites": sites,
+        "services": services,
+        "events": ctx.events,
+        "dns": {
+            host: {
+                "queries": s.queries,
+                "resolver_misses": s.resolver_misses,
+                "stub_hits": s.stub_hits,
+            }
+            for host, s in sorted(run.dns.stats.items())
+        },
+        "timeseries": series,
+        "assertions": assertions,
+    }
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(_clean(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        if f != f or f in (float("inf"), float("-inf")):
+            return None
+        return _r(f, 6)
+    return obj
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def timeseries_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = report["timeseries"]["workloads"]
+    w.writerow(["t_s", "workload", "requests", "errors", "p50_ms", "p95_ms", "p99_ms", "mean_ms"])
+    for row in report["timeseries"]["rows"]:
+        for i, name in enumerate(names):
+            lat = row["latency_ms"][i]
+            w.writerow(
+                [
+                    row["t_s"],
+                    name,
+                    row["requests"][i],
+                    row["errors"][i],
+                    lat["p50"],
+                    lat["p95"],
+                    lat["p99"],
+                    lat["mean"],
+                ]
+            )
+    return buf.getvalue()

@@ -83,7 +83,7 @@ class Service(ABC):
         """TTL of this service's answers for ``host``."""
         return 60_000_000_000
 
-    def on_event(self, action: str, payload: Any, at_ns: int) -> None:
+    def on_event(self, action: str, payload: Any, at_ns: int) -> None:  # noqa: B027
         """A timeline event addressed to this service."""
 
     def fail(self, what: str, up: bool, at_ns: int) -> bool:
@@ -91,7 +91,7 @@ class Service(ABC):
         handled."""
         return False
 
-    def tick(self, now_ns: int) -> None:
+    def tick(self, now_ns: int) -> None:  # noqa: B027
         """Called at every chunk boundary (health checks, scaling, …)."""
 
     def report(self) -> dict[str, Any]:

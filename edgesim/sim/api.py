@@ -1,4 +1,4 @@
-"""Run a scenario from Python: ``run_scenario("scenarios/quickstart.yaml").latency(group="tokyo")``."""
+"""Run a scenario from Python: ``run_scenario("s.yaml").latency(group="tokyo").p99``."""
 
 from __future__ import annotations
 

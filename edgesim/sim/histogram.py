@@ -25,7 +25,8 @@ IntArray = npt.NDArray[np.int64]
 
 @cache
 def layout() -> tuple[int, int, int, int, int]:
-    """(unit_magnitude, sub_bucket_half_count_magnitude, sub_bucket_half_count, mask, counts_len)."""
+    """(unit_magnitude, sub_bucket_half_count_magnitude, sub_bucket_half_count, mask,
+    counts_len) of the HdrHistogram this module mirrors."""
     h = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
     return (
         int(h.unit_magnitude),
@@ -157,7 +158,7 @@ def to_hdr(counts: npt.ArrayLike) -> HdrHistogram:
 def summarise_ms(counts: npt.ArrayLike) -> dict[str, float]:
     """p50, p90, p95, p99, p99.9, mean and max in milliseconds, rounded to µs."""
     c = np.asarray(counts)
-    out = {
+    return {
         "p50": value_at_percentile(c, 50) / 1000,
         "p90": value_at_percentile(c, 90) / 1000,
         "p95": value_at_percentile(c, 95) / 1000,
@@ -166,4 +167,3 @@ def summarise_ms(counts: npt.ArrayLike) -> dict[str, float]:
         "mean": round(mean_us(c) / 1000, 3),
         "max": max_us(c) / 1000,
     }
-    return out

@@ -87,13 +87,13 @@ class Metrics:
             self.status[int(c)] = self.status.get(int(c), 0) + int(k)
         pok = pair[ok]
         wok = w[ok]
-        W1 = self.n_workloads + 1
+        nw1 = self.n_workloads + 1
         for pi, p in enumerate(PHASES):
             vals = take(out.phase_ms[p])[ok]
             self.phase_sum[p] += np.bincount(pok, weights=vals, minlength=n)
             pb = bucket_index(np.rint(vals * 1000.0).astype(np.int64))
-            self.phases.record_buckets(pi * W1 + wok, pb)
-            self.phases.record_buckets(np.full(len(wok), pi * W1 + W1 - 1), pb)
+            self.phases.record_buckets(pi * nw1 + wok, pb)
+            self.phases.record_buckets(np.full(len(wok), pi * nw1 + nw1 - 1), pb)
         for name, arr in out.hop_ms.items():
             if name not in self.hop_sum:
                 self.hop_sum[name] = np.zeros(n)
@@ -110,14 +110,14 @@ class Metrics:
         if iv != self._iv_index:
             self.close_interval()
             self._iv_index = iv
-        W = self.n_workloads
+        nw = self.n_workloads
         self._iv_hist.record_buckets(w[ok], buckets[ok])
-        self._iv_hist.record_buckets(np.full(int(ok.sum()), W), buckets[ok])
-        self._iv_requests += np.bincount(w, minlength=W + 1)
-        self._iv_requests[W] += len(w)
+        self._iv_hist.record_buckets(np.full(int(ok.sum()), nw), buckets[ok])
+        self._iv_requests += np.bincount(w, minlength=nw + 1)
+        self._iv_requests[nw] += len(w)
         if bad.any():
-            self._iv_errors += np.bincount(w[bad], minlength=W + 1)
-            self._iv_errors[W] += int(bad.sum())
+            self._iv_errors += np.bincount(w[bad], minlength=nw + 1)
+            self._iv_errors[nw] += int(bad.sum())
 
     def close_interval(self) -> None:
         if self._iv_index < 0:

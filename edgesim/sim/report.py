@@ -31,7 +31,7 @@ def build_report(results: Results) -> dict[str, Any]:
     run = results.run
     scn = run.scenario
     m = run.metrics
-    W = m.n_workloads
+    nw = m.n_workloads
     ctx = run.ctx
 
     def block(pairs: np.ndarray) -> dict[str, Any]:
@@ -55,14 +55,14 @@ def build_report(results: Results) -> dict[str, Any]:
         }
 
     n_groups = len(run.groups)
-    all_pairs = np.arange(n_groups * W)
+    all_pairs = np.arange(n_groups * nw)
     groups = {}
     for gi, g in enumerate(run.groups):
-        pairs = gi * W + np.arange(W)
+        pairs = gi * nw + np.arange(nw)
         groups[g.name] = {"segment": g.segment, **block(pairs)}
     workloads = {}
     for wi, w in enumerate(scn.workloads):
-        workloads[w.name] = block(np.arange(n_groups) * W + wi)
+        workloads[w.name] = block(np.arange(n_groups) * nw + wi)
         workloads[w.name]["phases_ms"] = {
             p: LatencyStats.from_counts(m.phases.counts[m.phase_row(p, wi)]).as_dict()
             for p in PHASES
@@ -70,7 +70,7 @@ def build_report(results: Results) -> dict[str, Any]:
     segments = {}
     for seg in results.segments:
         gis = [i for i, g in enumerate(run.groups) if g.segment == seg]
-        segments[seg] = block((np.array(gis)[:, None] * W + np.arange(W)[None, :]).ravel())
+        segments[seg] = block((np.array(gis)[:, None] * nw + np.arange(nw)[None, :]).ravel())
     sites = {}
     site_counts = m.sites.counts
     for node in np.flatnonzero(m.site_requests):

@@ -53,7 +53,8 @@ def _mix(spec: object, names: tuple[str, ...], default: str, what: str) -> F64:
         assert isinstance(spec, dict)
         for k, v in spec.items():
             p[names.index(str(k))] = float(v)
-    return p / p.sum()
+    out: F64 = p / p.sum()
+    return out
 
 
 def _utc_offset_hours(tz: str, at: datetime) -> float:
@@ -177,7 +178,8 @@ def _workload_mix(
     if p.sum() <= 0:
         problems.append(Problem("the workloads' shares add up to nothing", path=f"clients[{ci}]"))
         return None
-    return p / p.sum()
+    out: F64 = p / p.sum()
+    return out
 
 
 def diurnal_factor(profile: DiurnalProfile | None, local_hour: float) -> float:

@@ -64,16 +64,18 @@ class LatencyParams(BaseModel):
     )
     # --- AWS backbone (fitted on the calibration matrix, see docs/latency-model.md) ---
     terrestrial_route_factor: float = Field(
-        default=1.24, ge=1.0, description="fibre route length / great-circle length, land corridors"
+        default=1.203,
+        ge=1.0,
+        description="fibre route length / great-circle length, land corridors",
     )
     submarine_route_factor: float = Field(
-        default=1.262, ge=1.0, description="cable length / great-circle length, submarine corridors"
+        default=1.255, ge=1.0, description="cable length / great-circle length, submarine corridors"
     )
     backbone_hop_one_way_ms: float = Field(
-        default=0.436, ge=0, description="switching and regeneration per backbone corridor"
+        default=0.547, ge=0, description="switching and regeneration per backbone corridor"
     )
     region_ingress_one_way_ms: float = Field(
-        default=1.691, ge=0, description="region border, AZ fabric and service front end, per end"
+        default=1.624, ge=0, description="region border, AZ fabric and service front end, per end"
     )
     intra_region_rtt_ms: float = Field(
         default=3.18, ge=0, description="round trip between two endpoints in one region"
@@ -95,7 +97,13 @@ class LatencyParams(BaseModel):
     pop_ingress_one_way_ms: float = Field(
         default=0.2, ge=0, description="edge location border and load balancer, per end"
     )
-    attach_hubs: int = Field(default=2, ge=1, le=4, description="hubs each site attaches to")
+    attach_hubs: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="hubs each site attaches to (more than 1 lets a site bridge two hubs, which"
+        " breaks the triangle inequality of backbone paths)",
+    )
     attach_slack_km: float = Field(
         default=400.0, ge=0, description="further hubs attach only within nearest + this distance"
     )

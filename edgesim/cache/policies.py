@@ -219,7 +219,7 @@ def _int_array(a: IntArray, name: str, n: int | None = None) -> IntArray:
     arr = np.asarray(a)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
+    if arr.dtype.kind not in "iu" and arr.size:
         raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} has {arr.shape[0]} elements, expected {n}")
@@ -592,11 +592,6 @@ class SieveCache:
                 dead -= 1
             if not a:  # the hand passed the head: wrap round to the tail
                 a, b = b, a
-        while a and a[0][2] < 0:
-            a.popleft()
-            dead -= 1
-        if not a:
-            a, b = b, a
         ne = [expiry_ns, size_bytes, visited, key]
         a.append(ne)
         d[key] = ne

@@ -119,6 +119,7 @@ def _prepare(
         )
     groups = expand_clients(scn, ctx, scn.start)
     ctx.groups = [g.key for g in groups]
+    ctx.workloads = list(scn.workloads)
     for svc_cls in registry():
         cfg = getattr(scn, svc_cls.section, None)
         if cfg is not None:

@@ -36,6 +36,8 @@ class SimContext:
     chunk_start_ns: int = 0
     chunk_ns: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    workloads: list[Any] = field(default_factory=list)
+    """The scenario's workload specs (services that cache need their headers)."""
     _tables: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -144,6 +146,14 @@ class SimContext:
         if bad.any():
             out[bad] = self._special_one_way(s[bad], dst, users=False)
         out[s == dst] = 0.0
+        return out
+
+    def site_one_way_ms_pairs(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> F64:
+        """Like :meth:`site_one_way_ms`, pairwise: ``src[i]`` to ``dst[i]``."""
+        out = np.empty(len(src))
+        for d in np.unique(dst):
+            sel = dst == d
+            out[sel] = self.site_one_way_ms(src[sel].astype(np.int32), int(d))
         return out
 
     def access_rtt_ms(self) -> F64:

@@ -162,28 +162,34 @@ class DnsStage:
                     m_entry[sel] = cand.entry(self.ctx, where[mp][sel])
             target[mp] = m_target
             entry[mp] = m_entry
-        # Everyone else takes the answer in effect for their key at their time.
+        # Everyone else takes the answer in effect for their key at their time: the latest
+        # miss of the same key at or before them (vectorised over the key-sorted order), or
+        # the entry cached before this chunk.
+        sorted_miss = miss[order]
+        pos = np.where(sorted_miss, np.arange(n), -1)
+        seg_start = np.repeat(starts, ends - starts)
+        last = np.maximum.accumulate(np.maximum(pos, seg_start - 1))
+        have = last >= seg_start
+        src_rows = order[np.where(have, last, 0)]
+        rows_have = order[have]
+        target[rows_have] = target[src_rows[have]]
+        entry[rows_have] = entry[src_rows[have]]
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            rows = order[a:b]
             k = int(sk[a])
-            m_rows = rows[miss[rows]]
             old = cache.get(k)
-            if len(m_rows):
-                last = int(m_rows[-1])
-                pos = np.searchsorted(t[m_rows], t[rows], side="right") - 1
-                src = np.where(pos >= 0, m_rows[np.maximum(pos, 0)], -1)
-                have = src >= 0
-                target[rows[have]] = target[src[have]]
-                entry[rows[have]] = entry[src[have]]
-                if old is not None and (~have).any():
-                    target[rows[~have]] = old.target
-                    entry[rows[~have]] = old.entry_node
-                cache[k] = Entry(
-                    int(t[last]) + ttl_ns, int(target[last]), int(entry[last]), int(t[last])
-                )
-            elif old is not None:
+            lacking = ~have[a:b]
+            if old is not None and lacking.any():
+                rows = order[a:b][lacking]
                 target[rows] = old.target
                 entry[rows] = old.entry_node
+            if have[b - 1]:
+                last_row = int(order[last[b - 1]])
+                cache[k] = Entry(
+                    int(t[last_row]) + ttl_ns,
+                    int(target[last_row]),
+                    int(entry[last_row]),
+                    int(t[last_row]),
+                )
         # Costs.
         access_rtt = self.ctx.access_rtt_ms()[batch.access[idx].astype(np.int64)]
         to_resolver = np.where(

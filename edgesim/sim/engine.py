@@ -30,7 +30,7 @@ from edgesim.sim.clock import VirtualClock
 from edgesim.sim.context import SimContext
 from edgesim.sim.dns import DnsStage
 from edgesim.sim.metrics import Metrics
-from edgesim.sim.workload import Catalogue, GroupRun, generate
+from edgesim.sim.workload import Catalogue, Generator, GroupRun
 from edgesim.topology.model import World
 from edgesim.transfer import transfer_ms
 
@@ -76,6 +76,7 @@ class Run:
     requests: int = 0
     flash: list[tuple[int, int, float, npt.NDArray[np.bool_]]] = field(default_factory=list)
     assertions: list[Assertion] = field(default_factory=list)
+    generator: Generator | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -140,16 +141,15 @@ class Run:
         ctx.chunk_start_ns, ctx.chunk_ns, ctx.now_ns = t0, t1 - t0, t0
         p = ctx.world.params
         start_hour = self.start.hour + self.start.minute / 60
-        batch = generate(
-            self.groups,
-            self.scenario.workloads,
-            self.catalogues,
-            t0,
-            t1,
-            start_hour,
-            self._multiplier(t0, t1),
-            p.jitter_shape,
-        )
+        if self.generator is None:
+            self.generator = Generator(
+                self.groups,
+                self.scenario.workloads,
+                self.catalogues,
+                p.jitter_shape,
+                ctx.rng("workload/sizes"),
+            )
+        batch = self.generator.chunk(t0, t1, start_hour, self._multiplier(t0, t1))
         n = len(batch)
         if n == 0:
             return
@@ -159,6 +159,14 @@ class Run:
             idx = np.flatnonzero(batch.workload == wi)
             if len(idx):
                 self._serve_workload(batch, out, idx, rt)
+        # Anything that could not finish (a path or a site gone) is a failure, not a latency.
+        broken = np.zeros(n, dtype=bool)
+        for arr in out.phase_ms.values():
+            broken |= ~np.isfinite(arr)
+        if broken.any():
+            out.fail(np.flatnonzero(broken & out.ok), 504)
+            for arr in (*out.phase_ms.values(), *out.hop_ms.values()):
+                arr[~np.isfinite(arr)] = 0.0
         total = out.total_ms
         self.metrics.record(batch, out, total)
 

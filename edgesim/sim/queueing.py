@@ -34,6 +34,8 @@ def erlang_c(c: int, offered_load: float) -> float:
         return 0.0
     if offered_load >= c:
         return 1.0
+    if offered_load < c - 10.0 * math.sqrt(c) - 10.0:
+        return 0.0  # more than 10 standard deviations of spare servers: below 1e-20
     # Stable recurrence for the Erlang B formula, then convert to C.
     b = 1.0
     for k in range(1, c + 1):

@@ -205,104 +205,127 @@ def build_catalogues(scn: ScenarioBase, ctx: SimContext) -> list[Catalogue | Non
     return out
 
 
-def generate(
-    groups: list[GroupRun],
-    workloads: list[WorkloadSpec],
-    catalogues: list[Catalogue | None],
-    t0_ns: int,
-    t1_ns: int,
-    start_hour_utc: float,
-    multiplier: F64,
-    jitter_shape: float,
-) -> Batch:
-    """All requests of all groups in [t0, t1), in time order (ties: group order)."""
-    dt_s = (t1_ns - t0_ns) / NS
-    mid_h = start_hour_utc + (t0_ns + t1_ns) / 2 / NS / 3600
-    parts: dict[str, list[npt.NDArray[np.generic]]] = {
-        k: [] for k in ("t", "g", "w", "a", "r", "o", "s", "up", "nc", "j", "u", "ud")
-    }
-    n_wl = len(workloads)
-    reuse = np.array([w.connection_reuse for w in workloads])
-    for gi, g in enumerate(groups):
-        lam = (
-            g.rate_rps
-            * dt_s
-            * multiplier[gi]
-            * diurnal_factor(g.profile, (mid_h + g.utc_offset_h) % 24)
-        )
-        rng = g.rng
-        n = int(rng.poisson(lam)) if lam > 0 else 0
-        if n == 0:
-            continue
-        t = t0_ns + np.sort(rng.integers(0, t1_ns - t0_ns, n))
-        wl = np.searchsorted(np.cumsum(g.workload_p), rng.random(n) * (1 - 1e-12), side="right")
-        wl = np.minimum(wl, n_wl - 1).astype(np.int16)
+class Generator:
+    """Turns client groups into requests, chunk by chunk, with per-group random streams.
+
+    Each group draws, from its own stream, how many requests it sends in the chunk (Poisson),
+    their arrival times and a row of uniforms per request; everything else (workload, object,
+    access network, resolver, connection reuse, jitter) is derived from those uniforms with
+    vectorised table look-ups over the whole chunk.
+    """
+
+    N_UNIFORMS = 8
+
+    def __init__(
+        self,
+        groups: list[GroupRun],
+        workloads: list[WorkloadSpec],
+        catalogues: list[Catalogue | None],
+        jitter_shape: float,
+        rng_sizes: np.random.Generator,
+    ) -> None:
+        self.groups = groups
+        self.workloads = workloads
+        self.catalogues = catalogues
+        self.rng_sizes = rng_sizes
+        self.workload_cum = np.cumsum(np.array([g.workload_p for g in groups]), axis=1)
+        self.access_cum = np.cumsum(np.array([g.access_p for g in groups]), axis=1)
+        self.resolver_cum = np.cumsum(np.array([g.resolver_p for g in groups]), axis=1)
+        for cum in (self.workload_cum, self.access_cum, self.resolver_cum):
+            cum[:, -1] = 1.0 + 1e-12
+        self.reuse = np.array([w.connection_reuse for w in workloads])
+        # Gamma(k, 1/k) quantiles for jitter by inverse transform (mean 1).
+        qs = (np.arange(4096) + 0.5) / 4096
+        samples = np.sort(np.random.default_rng(0).gamma(jitter_shape, 1.0 / jitter_shape, 400_000))
+        self.jitter_q = np.quantile(samples, qs)
+
+    def chunk(self, t0_ns: int, t1_ns: int, start_hour_utc: float, multiplier: F64) -> Batch:
+        """All requests of all groups in [t0, t1), in time order (ties: group order)."""
+        dt_s = (t1_ns - t0_ns) / NS
+        mid_h = start_hour_utc + (t0_ns + t1_ns) / 2 / NS / 3600
+        times: list[npt.NDArray[np.int64]] = []
+        unis: list[F64] = []
+        counts = np.zeros(len(self.groups), dtype=np.int64)
+        span = t1_ns - t0_ns
+        for gi, g in enumerate(self.groups):
+            lam = (
+                g.rate_rps
+                * dt_s
+                * multiplier[gi]
+                * diurnal_factor(g.profile, (mid_h + g.utc_offset_h) % 24)
+            )
+            if lam <= 0:
+                continue
+            rng = g.rng
+            n = int(rng.poisson(lam))
+            if n == 0:
+                continue
+            counts[gi] = n
+            times.append(rng.integers(0, span, n))
+            unis.append(rng.random((n, self.N_UNIFORMS)))
+        if not times:
+            return _empty_batch()
+        t = np.concatenate(times) + t0_ns
+        group = np.repeat(np.arange(len(self.groups), dtype=np.int32), counts)
+        order = np.argsort(t, kind="stable")
+        t = t[order]
+        group = group[order]
+        u = np.concatenate(unis)[order]
+        n = len(t)
+        gi = group.astype(np.int64)
+        wl = _pick(self.workload_cum[gi], u[:, 0]).astype(np.int16)
         obj = np.full(n, -1, dtype=np.int64)
         size = np.zeros(n, dtype=np.int64)
         upload = np.zeros(n, dtype=np.int64)
-        for wi in np.unique(wl):
-            sel = wl == wi
-            k = int(sel.sum())
-            spec = workloads[int(wi)]
-            cat = catalogues[int(wi)]
+        for wi, spec in enumerate(self.workloads):
+            sel = np.flatnonzero(wl == wi)
+            if len(sel) == 0:
+                continue
+            cat = self.catalogues[wi]
             if cat is not None:
-                o = np.searchsorted(cat.cdf, rng.random(k), side="right")
-                o = np.minimum(o, len(cat.cdf) - 1)
+                o = np.minimum(np.searchsorted(cat.cdf, u[sel, 1], side="right"), len(cat.cdf) - 1)
                 obj[sel] = o
                 size[sel] = cat.sizes[o]
             elif spec.size is not None:
-                size[sel] = np.maximum(spec.size.sample(rng, k), 0).astype(np.int64)
+                size[sel] = np.maximum(spec.size.sample(self.rng_sizes, len(sel)), 0)
             if spec.upload_size is not None:
-                upload[sel] = np.maximum(spec.upload_size.sample(rng, k), 0).astype(np.int64)
-        access = np.searchsorted(np.cumsum(g.access_p), rng.random(n) * (1 - 1e-12), side="right")
-        resolver = np.searchsorted(
-            np.cumsum(g.resolver_p), rng.random(n) * (1 - 1e-12), side="right"
-        )
-        parts["t"].append(t)
-        parts["g"].append(np.full(n, gi, dtype=np.int32))
-        parts["w"].append(wl)
-        parts["a"].append(access.astype(np.int8))
-        parts["r"].append(resolver.astype(np.int8))
-        parts["o"].append(obj)
-        parts["s"].append(size)
-        parts["up"].append(upload)
-        parts["nc"].append(rng.random(n) >= reuse[wl])
-        parts["j"].append(rng.gamma(jitter_shape, 1.0 / jitter_shape, n))
-        parts["u"].append(rng.random(n))
-        parts["ud"].append(rng.random(n))
-    if not parts["t"]:
-        e = np.zeros(0)
+                upload[sel] = np.maximum(spec.upload_size.sample(self.rng_sizes, len(sel)), 0)
+        jitter = self.jitter_q[np.minimum((u[:, 5] * 4096).astype(np.int64), 4095)]
         return Batch(
-            e.astype(np.int64),
-            e.astype(np.int32),
-            e.astype(np.int16),
-            e.astype(np.int8),
-            e.astype(np.int8),
-            e.astype(np.int64),
-            e.astype(np.int64),
-            e.astype(np.int64),
-            e.astype(bool),
-            e,
-            e,
-            e,
+            t_ns=t,
+            group=group,
+            workload=wl,
+            access=_pick(self.access_cum[gi], u[:, 2]).astype(np.int8),
+            resolver=_pick(self.resolver_cum[gi], u[:, 3]).astype(np.int8),
+            obj=obj,
+            size=size,
+            upload=upload,
+            new_conn=u[:, 4] >= self.reuse[wl],
+            jitter=jitter,
+            u=u[:, 6].copy(),
+            u_dns=u[:, 7].copy(),
         )
-    t_all = np.concatenate(parts["t"])
-    order = np.argsort(t_all, kind="stable")
 
-    def merged(k: str) -> npt.NDArray[np.generic]:
-        return np.concatenate(parts[k])[order]
 
+def _pick(cum: F64, u: F64) -> npt.NDArray[np.int64]:
+    """Index of the category each uniform falls in, given per-row cumulative probabilities."""
+    out: npt.NDArray[np.int64] = (u[:, None] >= cum).sum(axis=1)
+    return out
+
+
+def _empty_batch() -> Batch:
+    e = np.zeros(0)
     return Batch(
-        t_ns=t_all[order],
-        group=merged("g").astype(np.int32),
-        workload=merged("w").astype(np.int16),
-        access=merged("a").astype(np.int8),
-        resolver=merged("r").astype(np.int8),
-        obj=merged("o").astype(np.int64),
-        size=merged("s").astype(np.int64),
-        upload=merged("up").astype(np.int64),
-        new_conn=merged("nc").astype(bool),
-        jitter=merged("j").astype(np.float64),
-        u=merged("u").astype(np.float64),
-        u_dns=merged("ud").astype(np.float64),
+        e.astype(np.int64),
+        e.astype(np.int32),
+        e.astype(np.int16),
+        e.astype(np.int8),
+        e.astype(np.int8),
+        e.astype(np.int64),
+        e.astype(np.int64),
+        e.astype(np.int64),
+        e.astype(bool),
+        e,
+        e,
+        e,
     )

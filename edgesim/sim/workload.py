@@ -272,8 +272,8 @@ class Generator:
         group = group[order]
         u = np.concatenate(unis)[order]
         n = len(t)
-        gi = group.astype(np.int64)
-        wl = _pick(self.workload_cum[gi], u[:, 0]).astype(np.int16)
+        gidx = group.astype(np.int64)
+        wl = _pick(self.workload_cum[gidx], u[:, 0]).astype(np.int16)
         obj = np.full(n, -1, dtype=np.int64)
         size = np.zeros(n, dtype=np.int64)
         upload = np.zeros(n, dtype=np.int64)
@@ -295,8 +295,8 @@ class Generator:
             t_ns=t,
             group=group,
             workload=wl,
-            access=_pick(self.access_cum[gi], u[:, 2]).astype(np.int8),
-            resolver=_pick(self.resolver_cum[gi], u[:, 3]).astype(np.int8),
+            access=_pick(self.access_cum[gidx], u[:, 2]).astype(np.int8),
+            resolver=_pick(self.resolver_cum[gidx], u[:, 3]).astype(np.int8),
             obj=obj,
             size=size,
             upload=upload,

@@ -211,7 +211,16 @@ def problems_from_validation(
         problems.append(
             Problem(msg, path=format_loc(loc), line=line, column=col, expected=expected)
         )
-    return problems
+    # "missing X" next to "unknown field Y (did you mean 'X'?)" says the same thing twice.
+    suggested = set()
+    for p in problems:
+        if "did you mean '" in p.message:
+            name = p.message.split("did you mean '")[1].split("'")[0]
+            parent = p.path.rsplit(".", 1)[0] if "." in p.path else ""
+            suggested.add(f"{parent}.{name}" if parent else name)
+    return [
+        p for p in problems if not (p.message == "missing required field" and p.path in suggested)
+    ]
 
 
 def validate(model: type[M], data: Any, index: LineIndex, file: str | None) -> M:

@@ -156,6 +156,10 @@ class Cache(Protocol):
         """Whether ``key`` is cached (fresh or stale); not an access."""
         ...
 
+    def __iter__(self) -> Iterator[int]:
+        """Iterate over the cached keys (in :meth:`keys` order); not an access."""
+        ...
+
     def peek(self, key: int) -> tuple[int, int] | None:
         """``(size_bytes, expiry_ns)`` of a cached key, or None; not an access, no stats."""
         ...
@@ -295,6 +299,9 @@ class LRUCache:
 
     def __contains__(self, key: object) -> bool:
         return key in self._d
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
 
     def __repr__(self) -> str:
         return (
@@ -475,6 +482,9 @@ class SieveCache:
     def __contains__(self, key: object) -> bool:
         return key in self._d
 
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
+
     def __repr__(self) -> str:
         return (
             f"SieveCache(capacity_bytes={self.capacity_bytes}, used_bytes={self.used_bytes}, "
@@ -592,6 +602,11 @@ class SieveCache:
                 dead -= 1
             if not a:  # the hand passed the head: wrap round to the tail
                 a, b = b, a
+        while a and a[0][2] < 0:
+            a.popleft()
+            dead -= 1
+        if not a:
+            a, b = b, a
         ne = [expiry_ns, size_bytes, visited, key]
         a.append(ne)
         d[key] = ne
@@ -816,6 +831,9 @@ class S3FIFOCache:
 
     def __contains__(self, key: object) -> bool:
         return key in self._d
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
 
     def __repr__(self) -> str:
         return (

@@ -73,15 +73,21 @@ def draw_world_map(world: World, output: Path, *, title: str | None = None) -> N
         ax.axhline(lat, color="#d5dde5", lw=0.5, zorder=0)
 
     nodes = world.nodes
+    transit_only = 0
     for u, v, k, a in world.graph.edges(keys=True, data=True):
-        if k != str(LinkClass.BACKBONE):
-            continue
         nu, nv = nodes[u], nodes[v]
         if nu.kind != NodeKind.HUB or nv.kind != NodeKind.HUB:
             continue
+        if k == str(LinkClass.INTERNET) and not world.graph.has_edge(u, v, str(LinkClass.BACKBONE)):
+            transit_only += 1
+            color, alpha = "#d9822b", 0.7  # public transit only: no AWS backbone on it
+        elif k == str(LinkClass.BACKBONE):
+            color, alpha = "#7a8a99", 0.8
+        else:
+            continue
         style = "--" if a.get("kind") == "submarine" else "-"
         for xs, ys in _segments(nu.lon, nu.lat, nv.lon, nv.lat):
-            ax.plot(xs, ys, style, color="#7a8a99", lw=0.8, alpha=0.8, zorder=1)
+            ax.plot(xs, ys, style, color=color, lw=0.8, alpha=alpha, zorder=1)
 
     clients = [n for n in nodes.values() if isinstance(n, ClientGroup)]
     if clients:
@@ -150,13 +156,15 @@ def draw_world_map(world: World, output: Path, *, title: str | None = None) -> N
         )
     ax.plot([], [], "-", color="#7a8a99", label="terrestrial corridor")
     ax.plot([], [], "--", color="#7a8a99", label="submarine cable corridor")
+    if transit_only:
+        ax.plot([], [], "-", color="#d9822b", label="public transit only (no AWS backbone)")
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     ax.set_title(title or f"{world.name}: sites, users and backbone corridors")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    fig.tight_layout()
+    fig.tight_layout(pad=0.4)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
-    fig.savefig(tmp)
+    fig.savefig(tmp, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     tmp.replace(output)

@@ -216,8 +216,8 @@ def problems_from_validation(
     for p in problems:
         if "did you mean '" in p.message:
             name = p.message.split("did you mean '")[1].split("'")[0]
-            parent = p.path.rsplit(".", 1)[0] if "." in p.path else ""
-            suggested.add(f"{parent}.{name}" if parent else name)
+            prefix = p.path.rsplit(".", 1)[0] if "." in p.path else ""
+            suggested.add(f"{prefix}.{name}" if prefix else name)
     return [
         p for p in problems if not (p.message == "missing required field" and p.path in suggested)
     ]

@@ -30,3 +30,4 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 TINY_PATH = Path(__file__).resolve().parent.parent / "topologies" / "tiny.yaml"
+pytest_plugins = ["pytester"]

@@ -134,6 +134,7 @@ class PathResult:
             "great_circle_km": round(self.great_circle_km, 1),
             "one_way_ms": round(self.one_way_ms, 3),
             "rtt_ms": round(self.rtt_ms, 3),
+            "loss": round(self.loss, 6),
             "hops": [
                 {
                     "src": h.src,
@@ -145,6 +146,7 @@ class PathResult:
                     "processing_one_way_ms": round(h.processing_one_way_ms, 3),
                     "queueing_one_way_ms": round(h.queueing_one_way_ms, 3),
                     "one_way_ms": round(h.one_way_ms, 3),
+                    "loss": round(h.loss, 6),
                 }
                 for h in self.hops
             ],

@@ -20,7 +20,10 @@ def replicate(scenario: Path, first: dict[str, Any], n: int) -> dict[str, Any]:
     metrics = {}
     for scope, blocks in scopes.items():
         metrics[scope] = {
-            **{p: mean_ci([b["latency_ms"][p] for b in blocks]) for p in ("p50", "p95", "p99")},
+            **{
+                p: mean_ci([b["latency_ms"][p] for b in blocks])
+                for p in ("p50", "p95", "p99", "mean")
+            },
             "availability": mean_ci([b["availability"] for b in blocks]),
         }
     out = dict(first)

@@ -192,6 +192,9 @@ class World:
                 key = f"{kind}:{ident}"
                 if key in self.nodes:
                     return key
+                folded = [k for k in self.nodes if k.lower() == key.lower()]
+                if len(folded) == 1:
+                    return folded[0]
                 return self._unknown(name, kinds)
         matches = [
             k

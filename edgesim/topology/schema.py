@@ -131,7 +131,9 @@ class LinkSpec(_Strict):
 class LatencyOverrides(_Strict):
     """Any constant of the latency model (see docs/latency-model.md); unset ones keep defaults."""
 
-    fibre_km_per_ms: float | None = Field(default=None, gt=0)
+    fibre_km_per_ms: float | None = Field(
+        default=None, gt=0, le=299.792458, description="no faster than light in vacuum"
+    )
     terrestrial_route_factor: float | None = Field(default=None, ge=1.0)
     submarine_route_factor: float | None = Field(default=None, ge=1.0)
     backbone_hop_one_way_ms: float | None = Field(default=None, ge=0)

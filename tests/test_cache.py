@@ -676,7 +676,7 @@ def test_matches_reference_model_and_capacity(
 def batches(draw: st.DrawFn) -> tuple[Any, ...]:
     n = draw(st.integers(0, 300))
     nkeys = draw(st.integers(1, 40))
-    keys = np.array(draw(st.lists(st.integers(0, nkeys - 1), min_size=n, max_size=n)))
+    keys = np.array(draw(st.lists(st.integers(0, nkeys - 1), min_size=n, max_size=n)), np.int64)
     size = st.one_of(st.integers(1, 4), st.integers(0, 50))
     if draw(st.booleans()):  # a catalogue: each key always has the same size
         sizes = np.array(draw(st.lists(size, min_size=nkeys, max_size=nkeys)))[keys]

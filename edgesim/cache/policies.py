@@ -14,11 +14,12 @@ Policies
 ``lru``
     Least recently used, on :class:`collections.OrderedDict` (first item = LRU).
 ``sieve``
-    SIEVE: Yue Zhang, Juncheng Yang, Yazhuo Zhang, Rashmi Vinayak et al., "SIEVE is
-    Simpler than LRU: an Efficient Turn-Key Eviction Algorithm for Web Caches", NSDI 2024.
+    SIEVE: Yazhuo Zhang, Juncheng Yang, Yao Yue, Ymir Vigfusson, K. V. Rashmi, "SIEVE is
+    Simpler than LRU: an Efficient Turn-Key Eviction Algorithm for Web Caches", USENIX
+    NSDI 2024.
 ``s3-fifo``
-    S3-FIFO: Juncheng Yang, Yazhuo Zhang, Ziyue Qiu, Yao Yue, Rashmi Vinayak, "FIFO queues
-    are all you need for cache eviction", SOSP 2023.
+    S3-FIFO: Juncheng Yang, Yazhuo Zhang, Ziyue Qiu, Yao Yue, K. V. Rashmi, "FIFO queues are
+    all you need for cache eviction", ACM SOSP 2023.
 
 Both papers describe object-count caches; here "the cache is full" means "the new object
 does not fit in the free bytes", and a policy evicts (following its algorithm) until it
@@ -43,6 +44,9 @@ Semantics shared by all policies
   ``bytes_hit / (bytes_hit + bytes_missed)`` for a ``process`` replay.
 
 A cache's state depends only on its own sequence of calls (no clocks, no randomness).
+Caches are not thread-safe. ``tests/test_cache.py`` checks each policy against a literal
+reference model of its paper's pseudo-code and, when installed, against libCacheSim (LRU
+and SIEVE agree request by request).
 """
 
 from __future__ import annotations
@@ -455,11 +459,13 @@ class SieveCache:
     the head, i.e. not yet passed in this sweep; new objects are appended here) and ``_b``
     (from the tail up to the hand: objects the hand already passed and kept, in queue order).
     The full queue tail→head is ``_b + _a`` and the hand is ``_a[0]``. Examining the hand is
-    ``_a.popleft()``; a kept object is appended to ``_b``; when ``_a`` is empty the hand wraps:
+    ``_a.popleft()``; a kept object is appended to ``_b``; when ``_a`` runs out the hand wraps:
     ``_a, _b = _b, []``. Every step is O(1) with no pointer chasing in Python.
 
     Each entry is a list ``[expiry_ns, size, visited, key]``; removed entries stay queued
-    with ``visited == -1`` and are dropped when the hand reaches them (or by compaction).
+    with ``visited == -1`` and are skipped (or compacted away). Invariant: ``_a`` holds a
+    live entry unless no entry is live, so an object removed or evicted at the head makes
+    the hand wrap to the tail *before* the next insertion, as in the paper (hand = NULL).
     The byte adaptation: evict until the new object fits; insert at the head.
     """
 

@@ -158,7 +158,14 @@ def _prepare(
         isp_resolver_rtt_ms=2 * world.params.internet_hop_one_way_ms,
         group_nodes=ctx.group_node(),
     )
-    metrics = Metrics(len(groups), len(scn.workloads), len(ctx.node_keys), scn.warmup, scn.interval)
+    site_kinds = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
+    site_nodes = np.array(
+        [i for i, k in enumerate(ctx.node_keys) if world.nodes[k].kind in site_kinds],
+        dtype=np.int64,
+    )
+    metrics = Metrics(
+        len(groups), len(scn.workloads), len(ctx.node_keys), site_nodes, scn.warmup, scn.interval
+    )
     return Run(
         scenario=scn,
         ctx=ctx,

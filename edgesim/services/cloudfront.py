@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edgesim.cache import make_cache
+from edgesim.cache.compact import make_fast_cache as make_cache
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
 from edgesim.services.endpoints import EndpointSpec, EndpointTarget
@@ -34,6 +34,9 @@ I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 
 RESULTS = ("", "Hit", "RefreshHit", "Miss", "Error", "OriginShieldHit")
+#: Cache keys are (cacheable workload number << 27) | object id, in 31 bits.
+KEY_OBJECT_BITS = 27
+MAX_CACHEABLE_WORKLOADS = 16
 HIT, REFRESH_HIT, MISS, ERROR, SHIELD_HIT = 1, 2, 3, 4, 5
 
 #: CloudFront price classes by the edge locations' price-class groups (aws-world ids).
@@ -152,8 +155,10 @@ class Distribution(Target):
             [ttl_seconds(w.cache_control, spec.cache_policy) * 1e9 for w in workloads]
         ).astype(np.int64)
         self.cacheable = np.array(
-            [w.method in ("GET", "HEAD") and w.objects is not None for w in workloads]
+            [w.method in ("GET", "HEAD") and w.objects is not None for w in workloads], dtype=bool
         )
+        self.key_base = np.cumsum(self.cacheable) - 1
+        self.workload_of_base = [i for i, c in enumerate(self.cacheable) if c]
         self.counts = np.zeros((len(RESULTS),), dtype=np.int64)
         self.bytes_hit = 0
         self.bytes_total = 0
@@ -212,7 +217,7 @@ class Distribution(Target):
         out.pop[idx] = flow.src
         wl = batch.workload[idx].astype(np.int64)
         cacheable = self.cacheable[wl] & (self.ttl_by_workload[wl] > 0)
-        keys = (wl << 40) | np.maximum(batch.obj[idx], 0)
+        keys = (self.key_base[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
         sizes = np.maximum(batch.size[idx], 1)
         t = flow.start_ns
         ttl = self.ttl_by_workload[wl]
@@ -313,9 +318,10 @@ class Distribution(Target):
 
 
 def object_path(workloads: list[Any], key: int) -> str:
-    """The URL path of cache key ``key`` (workload index << 40 | object id)."""
-    w = workloads[key >> 40]
-    return f"{w.path_prefix.rstrip('/')}/{key & ((1 << 40) - 1)}"
+    """The URL path of cache key ``key`` (cacheable workload number << 27 | object id)."""
+    cacheable = [w for w in workloads if w.method in ("GET", "HEAD") and w.objects is not None]
+    w = cacheable[key >> KEY_OBJECT_BITS]
+    return f"{w.path_prefix.rstrip('/')}/{key & ((1 << KEY_OBJECT_BITS) - 1)}"
 
 
 def invalidation_matcher(patterns: list[str], workloads: list[Any]) -> Any:
@@ -345,6 +351,15 @@ class CloudFront(Service):
         self.dists: dict[str, Distribution] = {}
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
+        n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
+        if n_cacheable > MAX_CACHEABLE_WORKLOADS:
+            problems.append(
+                Problem(
+                    f"{n_cacheable} cacheable workloads; the CDN model keys "
+                    f"objects of at most {MAX_CACHEABLE_WORKLOADS}",
+                    path="workloads",
+                )
+            )
         for i, d in enumerate(config.distributions):
             where = f"cloudfront.distributions[{i}]"
             if d.origin_shield is not None and f"region:{d.origin_shield}" not in ctx.world.nodes:

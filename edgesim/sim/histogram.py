@@ -134,7 +134,7 @@ class HistogramSet:
             return
         self._pending.append(w * self.width + buckets)
         self._pending_n += int(w.size)
-        if self._pending_n >= max(self.n * self.width, 1 << 20):
+        if self._pending_n >= max(self.n * self.width // 4, 1 << 18):
             self.flush()
 
     def grow(self, n: int) -> None:

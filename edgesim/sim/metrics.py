@@ -20,6 +20,8 @@ class Metrics:
     n_groups: int
     n_workloads: int
     n_nodes: int
+    site_nodes: I64
+    """Node indices that can serve (regions, zones, Outposts): one latency histogram each."""
     warmup_ns: int
     interval_ns: int
     pairs: HistogramSet = field(init=False)
@@ -39,7 +41,9 @@ class Metrics:
     def __post_init__(self) -> None:
         n = self.n_groups * self.n_workloads
         self.pairs = HistogramSet(n)
-        self.sites = HistogramSet(self.n_nodes)
+        self.site_row = np.full(self.n_nodes, -1, dtype=np.int64)
+        self.site_row[self.site_nodes] = np.arange(len(self.site_nodes))
+        self.sites = HistogramSet(max(len(self.site_nodes), 1))
         self.requests = np.zeros(n, dtype=np.int64)
         self.errors = np.zeros(n, dtype=np.int64)
         self.site_requests = np.zeros(self.n_nodes, dtype=np.int64)
@@ -103,7 +107,9 @@ class Metrics:
         if has.any():
             self.site_requests += np.bincount(site[has], minlength=self.n_nodes)
             sel = has & ok
-            self.sites.record_buckets(site[sel], buckets[sel])
+            rows = self.site_row[site[sel]]
+            known = rows >= 0
+            self.sites.record_buckets(rows[known], buckets[sel][known])
         # Time series (the chunk lies within one interval).
         t0 = int(take(batch.t_ns)[0])
         iv = (t0 - self.warmup_ns) // self.interval_ns

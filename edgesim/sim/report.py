@@ -75,9 +75,12 @@ def build_report(results: Results) -> dict[str, Any]:
     site_counts = m.sites.counts
     for node in np.flatnonzero(m.site_requests):
         key = ctx.node_keys[int(node)]
+        row = int(m.site_row[node])
         sites[key] = {
             "requests": int(m.site_requests[node]),
-            "latency_ms": LatencyStats.from_counts(site_counts[node]).as_dict(),
+            "latency_ms": LatencyStats.from_counts(site_counts[row]).as_dict()
+            if row >= 0
+            else None,
         }
     series = {
         "interval_s": scn.interval / 1e9,

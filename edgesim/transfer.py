@@ -8,8 +8,9 @@ Congestion Avoidance Algorithm", CCR 1997):
 * the window stops growing at the bandwidth-delay product of the bottleneck, ``rate × RTT``;
 * the rate is the access bandwidth, capped under loss ``p`` at Mathis' steady-state throughput
   ``MSS / (RTT · sqrt(2p/3))``;
-* a transfer that ends during slow start takes ``(rounds − 1) × RTT + S / rate`` after its
-  first byte leaves (``rounds`` windows of 10, 20, 40 … segments); a longer one spends
+* a transfer that ends during slow start takes ``(rounds − 1) × RTT`` plus the serialisation
+  of its last window after its first byte leaves (``rounds`` windows of 10, 20, 40 …
+  segments; the earlier windows' serialisation overlaps the round trips); a longer one spends
   ``k`` round trips in slow start (until the window fills the pipe) and sends the rest at
   ``rate``.
 
@@ -60,7 +61,10 @@ def transfer_ms(
     k_ss = np.ceil(np.log2(w_max / initial_window))
     carried_ss = initial_window * (np.exp2(k_ss) - 1.0)
     rounds_in_ss = np.maximum(np.ceil(np.log2(segments / initial_window + 1.0)), 1.0)
-    within_ss = (rounds_in_ss - 1.0) * rtt + size / rate * 1000.0
+    # Earlier windows' serialisation hides under the round trips; the last one's does not.
+    before_last = initial_window * (np.exp2(rounds_in_ss - 1.0) - 1.0) * mss
+    last_bytes = np.maximum(size - before_last, 0.0)
+    within_ss = (rounds_in_ss - 1.0) * rtt + last_bytes / rate * 1000.0
     after_ss = k_ss * rtt + np.maximum(size - carried_ss * mss, 0.0) / rate * 1000.0
     out: FloatArray = np.where(segments <= carried_ss, within_ss, after_ss)
     return out

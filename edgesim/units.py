@@ -40,7 +40,9 @@ _SIZE_UNITS: dict[str, int] = {
 }
 _NUM = r"([0-9][0-9_]*(?:\.[0-9]+)?|\.[0-9]+)"
 _DURATION_RE = re.compile(rf"^\s*{_NUM}\s*(ns|us|µs|ms|s|min|m|h|d)\s*$")
-_COMPOUND_RE = re.compile(r"^\s*(?:[0-9][0-9_.]*\s*(?:ns|us|µs|ms|s|min|m|h|d)\s*)+$")
+_COMPOUND_RE = re.compile(
+    r"^\s*(?:[0-9][0-9_]*(?:\.[0-9]+)?\s*(?:ns|us|µs|ms|min|s|m|h|d)\s*){2,}$"
+)
 _PART_RE = re.compile(r"([0-9][0-9_]*(?:\.[0-9]+)?)\s*(ns|us|µs|ms|min|s|m|h|d)")
 _SIZE_RE = re.compile(rf"^\s*{_NUM}\s*([kKmMgGtT]i?[bB]|[bB])?\s*$")
 _PCT_RE = re.compile(rf"^\s*{_NUM}\s*%\s*$")
@@ -68,6 +70,8 @@ def parse_size_bytes(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"cannot read {value!r} as a size")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"cannot read {value!r} as a size")
         if value < 0:
             raise ValueError("a size cannot be negative")
         return int(value)
@@ -88,9 +92,12 @@ def parse_fraction(value: Any) -> float:
         f = float(value)
     elif isinstance(value, str):
         m = _PCT_RE.match(value)
-        if not m:
+        if m:
+            f = float(m.group(1).replace("_", "")) / 100
+        elif re.fullmatch(r"\s*[0-9]*\.?[0-9]+\s*", value):
+            f = float(value)
+        else:
             raise ValueError(f"cannot read {value!r} as a percentage; expected e.g. 99.9% or 0.999")
-        f = float(m.group(1).replace("_", "")) / 100
     else:
         raise ValueError(f"cannot read {value!r} as a percentage")
     if not 0.0 <= f <= 1.0:

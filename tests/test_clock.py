@@ -215,12 +215,6 @@ def test_wall_clock_call_at_sub_millisecond_order_on_asyncio(
     assert order == [1, 2, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: clock.py:91-93 hands each event to loop.call_later; uvloop (what "
-    "new_event_loop returns) rounds delays to whole ms, so at speed 1000 events less than one "
-    "virtual second apart fire in scheduling order, not time order",
-)
 def test_wall_clock_call_at_sub_millisecond_order_on_uvloop(
     fast_loop: asyncio.AbstractEventLoop,
 ) -> None:

@@ -129,11 +129,6 @@ def test_duration_distributions_need_units() -> None:
         duration(5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: distributions.py:116,126,130 range checks use `<`/`<=`, which NaN passes, so "
-    "sigma/shape/alpha = nan are accepted and sampling yields NaN",
-)
 @pytest.mark.parametrize(
     "text",
     [

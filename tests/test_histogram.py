@@ -138,11 +138,6 @@ def test_mean_matches_hdrhistogram(values: list[int]) -> None:
     assert mean_us(counts_of(values)) == pytest.approx(reference(values).get_mean_value())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: histogram.py:85 uses (low + high + 1) / 2, half a unit above HdrHistogram's "
-    "median equivalent value low + (range >> 1) in the unit-width buckets below 256 µs",
-)
 def test_mean_matches_hdrhistogram_for_small_values() -> None:
     values = [5, 7, 100]
     assert mean_us(counts_of(values)) == pytest.approx(reference(values).get_mean_value())

@@ -72,8 +72,9 @@ def test_initial_window_of_exactly_one_window_is_serialisation_only() -> None:
 @SETTINGS
 @given(size=sizes, rtt=rtts)
 def test_unlimited_bandwidth_takes_rounds_minus_one_rtts(size: int, rtt: float) -> None:
-    expected = (slow_start_rounds(size) - 1) * rtt + size / HUGE_BW * 1000
-    assert float(transfer_ms(size, rtt, HUGE_BW)) == pytest.approx(expected, abs=1e-9)
+    # serialisation at HUGE_BW is below a microsecond, whichever bytes it covers
+    expected = (slow_start_rounds(size) - 1) * rtt
+    assert float(transfer_ms(size, rtt, HUGE_BW)) == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize(("iw", "mss"), [(1, 536), (4, 1000), (3, 1460)])
@@ -142,12 +143,6 @@ def test_monotone_in_size_without_a_bandwidth_limit(size: int, extra: int, rtt: 
     assert transfer_ms(size + extra, rtt, HUGE_BW) >= transfer_ms(size, rtt, HUGE_BW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transfer.py:63-65 a transfer ending in slow start is charged its whole S/rate "
-    "on top of (rounds-1) RTTs, one just past it only k RTTs plus the rest at rate; at the "
-    "switch one more byte makes the transfer ~40 ms faster",
-)
 @SETTINGS
 # pipe of 21 segments (rate * RTT / MSS): 30 segments take 100 + 43800/306600 s = 242.9 ms,
 # 31 segments 200.003 ms
@@ -157,11 +152,6 @@ def test_monotone_in_size(size: int, extra: int, rtt: float, bw: float) -> None:
     assert transfer_ms(size + extra, rtt, bw) >= transfer_ms(size, rtt, bw)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transfer.py:63-65 same discontinuity: 43,800 bytes over 100 ms take 200 ms at "
-    "292,000 B/s but 242.9 ms at 306,600 B/s (more bandwidth, slower)",
-)
 def test_more_bandwidth_is_never_slower() -> None:
     slow_link = float(transfer_ms(30 * 1460, 100.0, 20 * 1460 / 0.1))
     fast_link = float(transfer_ms(30 * 1460, 100.0, 21 * 1460 / 0.1))

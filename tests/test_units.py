@@ -82,11 +82,6 @@ def test_parse_duration_rejects_non_strings(bad: object) -> None:
     assert "250ms" in str(exc.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: units.py:43 _COMPOUND_RE accepts stray dots ([0-9_.]*) and units.py:61 sums "
-    "only what _PART_RE finds, so malformed durations parse silently to wrong values",
-)
 @pytest.mark.parametrize("bad", ["1.s", "1.5.s", "1..5s", "1.2.3s"])
 def test_parse_duration_rejects_malformed_numbers(bad: str) -> None:
     # "1.s" became 0 ns, "1.5.s" 0 ns, "1..5s" 5 s and "1.2.3s" 2.3 s
@@ -135,11 +130,6 @@ def test_parse_size_rejects(bad: object) -> None:
         parse_size_bytes(bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: units.py:73 int(inf) raises OverflowError, not ValueError, so an infinite "
-    "size escapes pydantic as a crash instead of a validation error",
-)
 def test_parse_size_rejects_infinity_with_value_error() -> None:
     with pytest.raises(ValueError, match="size"):
         parse_size_bytes(math.inf)
@@ -193,11 +183,6 @@ def test_parse_fraction_rejects(bad: object) -> None:
         parse_fraction(bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: units.py:90-92 a string must end in %, so '0.05' is rejected although the error "
-    "text suggests '0.999' and `edgesim check --tolerance` (cli.py:465) documents '0.05'",
-)
 def test_parse_fraction_accepts_bare_number_string() -> None:
     assert parse_fraction("0.05") == pytest.approx(0.05)
 

@@ -107,7 +107,9 @@ def _prepare(
     scn: ScenarioBase, index: LineIndex, file: str, seed: int | None, base_dir: Path | None
 ) -> Run:
     world = _world(scn, file, index, base_dir)
-    ctx = SimContext(world=world, seed=scn.seed if seed is None else seed, file=file)
+    ctx = SimContext(
+        world=world, seed=scn.seed if seed is None else seed, file=file, warmup_ns=scn.warmup
+    )
     problems: list[Problem] = []
     if scn.warmup >= scn.duration:
         problems.append(

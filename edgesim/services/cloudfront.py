@@ -167,6 +167,8 @@ class Distribution(Target):
         self.shield_hits = 0
         self.shield_lookups = 0
         self.origin_requests = 0
+        self.cacheable_requests = 0
+        self.cacheable_hits = 0
         self.per_pop: dict[int, np.ndarray] = {}
 
     def _edge_for(self, where: I32) -> I32:
@@ -242,13 +244,13 @@ class Distribution(Target):
                 rtt = 2 * ctx.site_one_way_ms_pairs(pops[sel_all], rec[sel_all])
                 up_ms[sel_all] += rtt
                 out.hop("edge→regional")[idx[sel_all]] += rtt
-                self.regional_lookups += len(sel_all)
+                self.regional_lookups += int((t[sel_all] >= ctx.warmup_ns).sum())
                 for r_node in np.unique(rec[sel_all]):
                     sel = sel_all[rec[sel_all] == r_node]
                     cache = self._cache(self.rec_caches, int(r_node), self.spec.caches.regional)
                     rr = cache.process(keys[sel], sizes[sel], t[sel], ttl[sel])
                     hit = rr == 1
-                    self.regional_hits += int(hit.sum())
+                    self.regional_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
                     to_origin[sel[~hit]] = True
                 src[sel_all] = rec[sel_all]
         # --- Origin Shield (bypassed while its region is down)
@@ -261,33 +263,39 @@ class Distribution(Target):
                 out.hop("regional→shield")[idx[sel]] += rtt
                 rr = self.shield_cache.process(keys[sel], sizes[sel], t[sel], ttl[sel])
                 hit = rr == 1
-                self.shield_lookups += len(sel)
-                self.shield_hits += int(hit.sum())
+                self.shield_lookups += int((t[sel] >= ctx.warmup_ns).sum())
+                self.shield_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
                 result[sel[hit]] = SHIELD_HIT
                 to_origin[sel[hit]] = False
                 src[sel] = self.shield
         # --- origin
         sel = np.flatnonzero(to_origin)
         if len(sel):
-            self.origin_requests += len(sel)
+            self.origin_requests += int((t[sel] >= ctx.warmup_ns).sum())
             sub = Flow(idx[sel], src[sel].astype(np.int32), t[sel])
             up_ms[sel] += self.origin.serve(ctx, batch, sub, out)
             failed = ~out.ok[idx[sel]]
             result[sel[failed]] = ERROR
-        self.counts += np.bincount(result, minlength=len(RESULTS))
-        hit_mask = result == HIT
-        self.bytes_hit += int(sizes[hit_mask].sum())
-        self.bytes_total += int(sizes.sum())
         out.result[idx] = result
-        for pop in np.unique(pops):
+        counted = t >= ctx.warmup_ns  # the warm-up fills caches but is not reported
+        res_c, pops_c = result[counted], pops[counted]
+        self.counts += np.bincount(res_c, minlength=len(RESULTS))
+        cacheable_ok = counted & cacheable & (result != ERROR)
+        self.bytes_hit += int(sizes[cacheable_ok & (result == HIT)].sum())
+        self.bytes_total += int(sizes[cacheable_ok].sum())
+        self.cacheable_requests += int(cacheable_ok.sum())
+        self.cacheable_hits += int((cacheable_ok & (result == HIT)).sum())
+        for pop in np.unique(pops_c):
             row = self.per_pop.setdefault(int(pop), np.zeros(len(RESULTS), dtype=np.int64))
-            row += np.bincount(result[pops == pop], minlength=len(RESULTS))
+            row += np.bincount(res_c[pops_c == pop], minlength=len(RESULTS))
         return up_ms
 
     def hit_ratio(self, tier: str | None = None) -> float:
+        """Edge hits over cacheable requests (CloudFront's CacheHitRate: POST/PUT and errors
+        are not cacheable requests); regional and shield: hits over lookups at that tier."""
         if tier in (None, "edge"):
-            total = int(self.counts[1:].sum())
-            return self.counts[HIT] / total if total else 0.0
+            n = self.cacheable_requests
+            return self.cacheable_hits / n if n else 0.0
         if tier == "regional":
             return self.regional_hits / self.regional_lookups if self.regional_lookups else 0.0
         if tier == "shield":

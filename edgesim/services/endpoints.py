@@ -79,15 +79,16 @@ class EndpointTarget(Target):
 
     def serve(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome) -> F64:
         n = len(flow)
-        self.requests += n
         if n == 0:
             return np.zeros(0)
+        counted = flow.start_ns >= ctx.warmup_ns
+        self.requests += int(counted.sum())
         net_ms = 2.0 * ctx.site_one_way_ms(flow.src, self.site)
         hop = f"→{self.spec.name}"
         if not self.is_up(ctx):
             wait = np.full(n, self.spec.connect_timeout / 1e6)
             out.fail(flow.idx, 503)
-            self.errors += n
+            self.errors += int(counted.sum())
             out.hop(hop)[flow.idx] += wait
             return wait
         unreachable = ~np.isfinite(net_ms)
@@ -107,7 +108,7 @@ class EndpointTarget(Target):
             out.fail(flow.idx[bad_504], 504)
         if bad_500.any():
             out.fail(flow.idx[bad_500], 500)
-        self.errors += int(bad_504.sum() + bad_500.sum())
+        self.errors += int(((bad_504 | bad_500) & counted).sum())
         return total
 
 

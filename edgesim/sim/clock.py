@@ -75,7 +75,9 @@ class VirtualClock:
 class WallClock:
     """Real time on an asyncio loop, scaled by ``speed`` (10 = ten virtual seconds a second).
 
-    ``now_ns`` counts virtual nanoseconds since the clock was made.
+    ``now_ns`` counts virtual nanoseconds since the clock was made. Events wait in the clock's
+    own heap and one loop timer wakes it for the earliest, so they run in virtual-time order
+    even when the loop's timers are coarser than their spacing (uvloop rounds to 1 ms).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None, speed: float = 1.0) -> None:
@@ -84,16 +86,45 @@ class WallClock:
         self.loop = loop or asyncio.get_event_loop()
         self.speed = speed
         self._t0 = time.monotonic_ns()
+        self._heap: list[_Due] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
 
     def now_ns(self) -> int:
         return int((time.monotonic_ns() - self._t0) * self.speed)
 
     def call_at(self, at_ns: int, fn: Callable[[], None]) -> None:
-        delay_s = max(0.0, (at_ns - self.now_ns()) / self.speed / 1e9)
-        self.loop.call_later(delay_s, fn)
+        heapq.heappush(self._heap, _Due(int(at_ns), next(self._seq), fn))
+        if self._timer_at is None or at_ns < self._timer_at:
+            self._arm()
 
     def call_later(self, delay_ns: int, fn: Callable[[], None]) -> None:
         self.call_at(self.now_ns() + int(delay_ns), fn)
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = None
+        if not self._heap:
+            return
+        at = self._heap[0].at_ns
+        delay_s = max(0.0, (at - self.now_ns()) / self.speed / 1e9)
+        self._timer = self.loop.call_later(delay_s, self._fire)
+        self._timer_at = at
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        now = self.now_ns()
+        # Everything due by now, earliest first; one late by less than a timer tick too.
+        while self._heap and self._heap[0].at_ns <= now:
+            heapq.heappop(self._heap).fn()
+        if self._heap and self._heap[0].at_ns - now < int(0.002 * 1e9 * self.speed):
+            # the loop woke a little early (timer granularity): run the next one now, in order
+            heapq.heappop(self._heap).fn()
+        self._arm()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

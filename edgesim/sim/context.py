@@ -35,6 +35,8 @@ class SimContext:
     now_ns: int = 0
     chunk_start_ns: int = 0
     chunk_ns: int = 0
+    warmup_ns: int = 0
+    """Requests before this are served (caches warm up) but left out of every count."""
     events: list[dict[str, Any]] = field(default_factory=list)
     workloads: list[Any] = field(default_factory=list)
     """The scenario's workload specs (services that cache need their headers)."""
@@ -169,4 +171,5 @@ class SimContext:
         return node
 
     def log_event(self, at_ns: int, what: str, **details: Any) -> None:
-        self.events.append({"at_s": at_ns / 1e9, "what": what, **details})
+        kept = {k: v for k, v in details.items() if not (k == "note" and not v)}
+        self.events.append({"at_s": at_ns / 1e9, "what": what, **kept})

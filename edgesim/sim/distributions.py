@@ -131,6 +131,8 @@ def parse_dist(value: Any, unit: Callable[[Any], int], what: str) -> Dist:
                 raise ValueError
         else:
             raise KeyError(kind)
+        if not all(math.isfinite(v) for v in params.values()):
+            raise ValueError
     except (KeyError, ValueError, IndexError):
         form = _FORMS.get(kind)
         expected = form if form else "one of: " + ", ".join(_FORMS.values())

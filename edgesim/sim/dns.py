@@ -119,7 +119,6 @@ class DnsStage:
         where = np.where(kind == 2, site, self.group_nodes[g]).astype(np.int32)
         t = batch.t_ns[idx]
         querying = batch.new_conn[idx] & (batch.u_dns[idx] >= self.stub_hit_ratio)
-        stats.stub_hits += int((batch.new_conn[idx] & ~querying).sum())
 
         target = np.full(n, -1, dtype=np.int64)
         entry = np.full(n, -1, dtype=np.int32)
@@ -199,6 +198,8 @@ class DnsStage:
         auth_ms = np.zeros(n)
         if miss.any():
             auth_ms[miss] = self._auth_rtt_ms(site[miss].astype(np.int64))
-        stats.queries += int((querying | miss).sum())
-        stats.resolver_misses += int(miss.sum())
+        counted = t >= self.ctx.warmup_ns
+        stats.stub_hits += int((batch.new_conn[idx] & ~querying & ~miss & counted).sum())
+        stats.queries += int(((querying | miss) & counted).sum())
+        stats.resolver_misses += int((miss & counted).sum())
         return target, entry, user_ms, auth_ms

@@ -243,7 +243,7 @@ class Run:
             handled = any(svc.fail(what, up, at) for svc in self.services)
             if not handled:
                 _set_up(world, what, up)
-            ctx.log_event(at, "recover" if up else "fail", target=what)
+            ctx.log_event(at, "recover" if up else "fail", target=what, note=ev.note)
         elif ev.degrade is not None:
             for a, b, cls in _links(world, ev.degrade.link, ev.degrade.link_class):
                 world.degrade_link(
@@ -264,7 +264,7 @@ class Run:
             for a, b, cls in _links(world, ev.restore, None):
                 world.degrade_link(a, b, cls)
                 world.set_link_up(a, b, cls, True)
-            ctx.log_event(at, "restore", link=ev.restore)
+            ctx.log_event(at, "restore", link=ev.restore, note=ev.note)
         elif ev.flash_crowd is not None:
             ctx.log_event(
                 at,
@@ -278,7 +278,7 @@ class Run:
                 for svc in self.services:
                     if action in svc.actions:
                         svc.on_event(action, payload, at)
-                ctx.log_event(at, action, detail=payload)
+                ctx.log_event(at, action, detail=payload, note=ev.note)
 
 
 def _set_up(world: World, what: str, up: bool) -> None:

@@ -82,7 +82,7 @@ def mean_us(counts: npt.ArrayLike) -> float:
     if total == 0:
         return 0.0
     low, high = _bucket_values()
-    mid = (low + high + 1) / 2.0
+    mid = low + ((high - low + 1) >> 1)  # HdrHistogram's "median equivalent value"
     return float((c * mid).sum() / total)
 
 

@@ -9,7 +9,8 @@ service time 1/μ; with ``c`` servers and utilisation ρ = λ / (cμ):
 * ρ ≥ 1: work piles up at (λ − cμ) requests per second; a request arriving τ seconds into the
   chunk waits (Q₀ + (λ − cμ)·τ) / (cμ), where Q₀ is the backlog carried over. Requests that
   would wait longer than the timeout are rejected (and do not join the queue), which bounds
-  the backlog at timeout × cμ.
+  the backlog at timeout × cμ; while it is full, the servers still admit cμ requests a second
+  (each waiting the whole timeout) and the rest are turned away.
 
 A backlog left by an overload drains at cμ − λ once load falls again. This replaces the
 constant service time under overload that other simulators are criticised for (YAFS#67).
@@ -67,8 +68,20 @@ class ServerPool:
         capacity = c * mu
         lam = n / chunk_s if chunk_s > 0 else 0.0
         excess = lam - capacity  # requests/s added to the backlog
-        backlog_at = np.maximum(self.backlog + excess * offsets_s, 0.0)
-        waits = backlog_at / capacity
+        limit = self.timeout_s * capacity  # a fuller queue turns arrivals away
+        uncapped = np.maximum(self.backlog + excess * offsets_s, 0.0)
+        # Turned-away requests never join the queue: the backlog stops growing at the limit,
+        # where the servers still take `capacity` requests a second, so that share of the
+        # arrivals is admitted (waiting the whole timeout) and the rest is turned away.
+        full = uncapped >= limit
+        waits = np.minimum(uncapped, limit) / capacity
+        if full.any():
+            turned_away = full & (rng.random(n) >= capacity / max(lam, 1e-12))
+            waits = np.where(
+                turned_away,
+                np.maximum(uncapped / capacity, self.timeout_s) * (1 + 1e-9) + 1e-12,
+                waits,
+            )
         if lam < capacity and n:
             p_wait = erlang_c(c, lam / mu)
             stochastic = np.where(
@@ -76,12 +89,7 @@ class ServerPool:
             )
             waits = waits + stochastic
         rejected = waits > self.timeout_s
-        admitted = n - int(rejected.sum())
-        lam_admitted = admitted / chunk_s if chunk_s > 0 else 0.0
-        self.backlog = min(
-            max(self.backlog + (lam_admitted - capacity) * chunk_s, 0.0),
-            self.timeout_s * capacity,
-        )
+        self.backlog = min(max(self.backlog + excess * chunk_s, 0.0), limit)
         return waits, rejected
 
     @staticmethod

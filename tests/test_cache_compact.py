@@ -1,0 +1,108 @@
+"""The compact C-backed LRU gives the reference LRU's results, request by request."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgesim.cache.compact import MAX_KEY, CompactLRUCache, make_fast_cache
+from edgesim.cache.policies import LRUCache, SieveCache
+
+MS = 1_000_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_keys=st.integers(1, 300),
+    capacity=st.integers(0, 5000),
+    split=st.integers(0, 3000),
+)
+def test_same_results_as_the_reference_lru(
+    seed: int, n_keys: int, capacity: int, split: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 3000
+    keys = rng.integers(0, n_keys, n) * 7919  # spread keys over the hash table
+    sizes = rng.integers(0, 120, n)
+    t = np.cumsum(rng.integers(0, 10, n)) * MS  # millisecond-aligned (expiry is kept in ms)
+    ttl = rng.integers(0, 300, n) * MS
+    fast = CompactLRUCache(capacity, initial_entries=16)  # forces growth and rehashing
+    ref = LRUCache(capacity)
+    got = np.concatenate(
+        [
+            fast.process(keys[:split], sizes[:split], t[:split], ttl[:split]),
+            fast.process(keys[split:], sizes[split:], t[split:], ttl[split:]),
+        ]
+    )
+    want = ref.process(keys, sizes, t, ttl)
+    assert np.array_equal(got, want)
+    assert fast.used_bytes == ref.used_bytes <= capacity
+    assert len(fast) == len(ref)
+    assert fast.keys_lru_order() == list(ref.keys())
+    a, b = fast.stats, ref.stats
+    for field in (
+        "hits",
+        "misses",
+        "stale",
+        "evictions",
+        "inserts",
+        "rejects",
+        "bytes_hit",
+        "bytes_missed",
+    ):
+        assert getattr(a, field) == getattr(b, field), field
+
+
+def test_single_operations_match() -> None:
+    fast, ref = CompactLRUCache(100, initial_entries=16), LRUCache(100)
+    for c in (fast, ref):
+        assert c.put(1, 40, 10 * MS, 0)
+        assert c.put(2, 40, 10 * MS, 0)
+        assert c.get(1, 5 * MS) == 1
+        assert c.put(3, 40, 10 * MS, 5 * MS)  # evicts 2, the least recently used
+        assert c.get(2, 5 * MS) == 0
+        assert c.get(1, 20 * MS) == 2  # expired: stale
+        assert not c.put(4, 101, 10 * MS, 0)  # bigger than the whole cache
+        assert c.remove(3)
+        assert not c.remove(3)
+    assert fast.keys_lru_order() == list(ref.keys())
+    assert fast.used_bytes == ref.used_bytes == 40
+
+
+def test_remove_if_invalidates_matching_keys() -> None:
+    c = CompactLRUCache(10_000)
+    for k in range(50):
+        c.put(k, 10, 10**12, 0)
+    assert c.remove_if(lambda k: k % 2 == 0) == 25
+    assert len(c) == 25
+    assert 2 not in c
+    assert 3 in c
+    assert c.stats.invalidations == 25
+
+
+def test_rejects_keys_and_sizes_it_cannot_store() -> None:
+    c = CompactLRUCache(10)
+    with pytest.raises(ValueError, match="keys"):
+        c.process(np.array([MAX_KEY + 1]), np.array([1]), np.array([0]), 1)
+    with pytest.raises(ValueError, match="sizes"):
+        c.process(np.array([1]), np.array([-1]), np.array([0]), 1)
+    with pytest.raises(ValueError, match="same length"):
+        c.process(np.array([1, 2]), np.array([1]), np.array([0]), 1)
+
+
+def test_memory_per_entry_is_compact() -> None:
+    c = CompactLRUCache(10**12)
+    n = 200_000
+    c.process(np.arange(n), np.full(n, 1000), np.arange(n) * MS, 10**15)
+    assert len(c) == n
+    assert c.nbytes / n < 40  # the reference LRU needs ~170 bytes per entry
+
+
+def test_make_fast_cache() -> None:
+    assert isinstance(make_fast_cache("lru", 10), CompactLRUCache)
+    assert isinstance(make_fast_cache("sieve", 10), SieveCache)
+    with pytest.raises(ValueError, match="fifo-ish"):
+        make_fast_cache("fifo-ish", 10)

@@ -15,23 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from edgesim.errors import InputError
-from edgesim.sim.api import run_scenario
-from edgesim.sim.results import Results
+if TYPE_CHECKING:
+    from edgesim.sim.results import Results
 
-RunScenario = Callable[..., Results]
+RunScenario = Callable[..., "Results"]
 
 
 @pytest.fixture(scope="session")
 def edgesim_run(request: pytest.FixtureRequest) -> RunScenario:
     """Run a scenario file (relative paths are taken from pytest's root directory)."""
-    cache: dict[tuple[str, int | None], Results] = {}
+    cache: dict[tuple[str, int | None], Any] = {}
     root = Path(str(request.config.rootpath))
 
     def run(path: str | Path, *, seed: int | None = None) -> Results:
+        # imported here so that loading the plugin does not import edgesim
+        from edgesim.errors import InputError
+        from edgesim.sim.api import run_scenario
+
         p = Path(path)
         if not p.is_absolute() and not p.exists():
             p = root / p
@@ -41,6 +45,7 @@ def edgesim_run(request: pytest.FixtureRequest) -> RunScenario:
                 cache[key] = run_scenario(p, seed=seed)
             except InputError as exc:
                 pytest.fail(f"edgesim scenario error:\n{exc.render()}", pytrace=False)
-        return cache[key]
+        result: Results = cache[key]
+        return result
 
     return run

@@ -1,0 +1,236 @@
+"""Route 53 policies and CloudFront caching inside scenario runs (tiny world)."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgesim.scenario.loader import load_scenario_text, prepare
+from edgesim.services.cloudfront import CachePolicySpec, ttl_seconds
+from edgesim.sim.report import build_report
+from edgesim.sim.results import Results, UnknownNameError
+
+HEAD = """\
+edgesim: 1
+name: services
+world: tiny
+seed: 5
+duration: {duration}
+interval: 1m
+clients:
+  - metros: [tokyo, london, new-york]
+    requests_per_second: {rate}
+"""
+ENDPOINTS = """\
+endpoints:
+  - {name: use1, site: us-east-1, servers: 64, service_time: "fixed(5ms)"}
+  - {name: euw2, site: eu-west-2, servers: 64, service_time: "fixed(5ms)"}
+  - {name: apne1, site: ap-northeast-1, servers: 64, service_time: "fixed(5ms)"}
+"""
+
+
+def run(text: str) -> Results:
+    scn, index, file = load_scenario_text(text)
+    r = prepare(scn, index, file)
+    r.execute()
+    res = Results(r)
+    res.report = build_report(res)
+    return res
+
+
+def api(records: str, duration: str = "3m", rate: int = 200, timeline: str = "[]") -> str:
+    return (
+        HEAD.format(duration=duration, rate=rate)
+        + """\
+workloads:
+  - {name: api, host: api.example.com, method: POST, size: 1KB}
+"""
+        + ENDPOINTS
+        + """\
+route53:
+  zones:
+    - name: example.com
+      records:
+"""
+        + records
+        + f"timeline: {timeline}\n"
+    )
+
+
+def site_share(r: Results) -> dict[str, float]:
+    sites = r.report["sites"]
+    total = sum(s["requests"] for s in sites.values())
+    return {k.split(":", 1)[1]: s["requests"] / total for k, s in sites.items()}
+
+
+def test_weighted_records_split_answers_by_weight() -> None:
+    # Resolver caching makes each metro's resolver stick to one answer per TTL, so use many
+    # TTL periods and compare the split of DNS answers, not of requests.
+    recs = """\
+        - {name: api, policy: weighted, set: a, weight: 3, alias: endpoint:use1, ttl: 1s}
+        - {name: api, policy: weighted, set: b, weight: 1, alias: endpoint:euw2, ttl: 1s}
+"""
+    share = site_share(run(api(recs, duration="20m")))
+    assert share["us-east-1"] == pytest.approx(0.75, abs=0.06)
+    assert share["eu-west-2"] == pytest.approx(0.25, abs=0.06)
+
+
+def test_weighted_all_zero_answers_equally() -> None:
+    recs = """\
+        - {name: api, policy: weighted, set: a, weight: 0, alias: endpoint:use1, ttl: 1s}
+        - {name: api, policy: weighted, set: b, weight: 0, alias: endpoint:euw2, ttl: 1s}
+"""
+    share = site_share(run(api(recs, duration="20m")))
+    assert share["us-east-1"] == pytest.approx(0.5, abs=0.07)
+
+
+def test_weighted_skips_unhealthy_and_fails_open() -> None:
+    recs = """\
+        - {name: api, policy: weighted, set: a, weight: 1, alias: endpoint:use1, ttl: 1s}
+        - {name: api, policy: weighted, set: b, weight: 1, alias: endpoint:euw2, ttl: 1s}
+"""
+    one_down = run(api(recs, timeline="[{at: 0s, fail: endpoint:use1}]"))
+    assert set(site_share(one_down)) == {"eu-west-2"}
+    assert one_down.availability() > 0.99
+    both = run(api(recs, timeline="[{at: 0s, fail: endpoint:use1}, {at: 0s, fail: endpoint:euw2}]"))
+    assert both.availability() == 0.0  # answers still given (fail open), servers refuse
+
+
+def test_failover_uses_the_secondary_while_the_primary_is_down() -> None:
+    recs = """\
+        - {name: api, policy: failover, set: p, failover: primary, alias: endpoint:use1}
+        - {name: api, policy: failover, set: s, failover: secondary, alias: endpoint:euw2}
+"""
+    r = run(
+        api(
+            recs,
+            duration="4m",
+            timeline="[{at: 1m, fail: endpoint:use1}, {at: 3m, recover: endpoint:use1}]",
+        )
+    )
+    rows = r.report["timeseries"]["rows"]
+    assert rows[0]["errors"][-1] == 0
+    assert rows[2]["errors"][-1] == 0  # minute 3: resolvers moved to the secondary
+    assert r.report["sites"]["region:eu-west-2"]["requests"] > 0
+
+
+WEB = (
+    HEAD
+    + """\
+workloads:
+  - name: web
+    host: www.example.com
+    objects: {{count: {count}, popularity: zipf(1.0), size: fixed(10KB)}}
+    cache_control: "{cc}"
+endpoints:
+  - {{name: origin, site: us-east-1, servers: 256, service_time: "fixed(20ms)"}}
+cloudfront:
+  distributions:
+    - name: site
+      origin_shield: {shield}
+      origins: [{{name: o, endpoint: origin}}]
+      caches: {{edge: {edge}, regional: 1GB, eviction: {eviction}}}
+route53:
+  zones:
+    - name: example.com
+      records:
+        - {{name: www, alias: cloudfront:site}}
+timeline: {timeline}
+"""
+)
+
+
+def web(
+    count: int = 2000,
+    cc: str = "max-age=3600",
+    edge: str = "100MB",
+    eviction: str = "lru",
+    shield: str = "us-east-1",
+    timeline: str = "[]",
+    duration: str = "4m",
+) -> str:
+    return WEB.format(
+        duration=duration,
+        rate=300,
+        count=count,
+        cc=cc,
+        edge=edge,
+        eviction=eviction,
+        shield=shield,
+        timeline=timeline,
+    )
+
+
+def test_hits_are_faster_and_bigger_caches_hit_more() -> None:
+    small = run(web(edge="1MB", count=20000))
+    big = run(web(edge="1GB", count=20000))
+    assert big.hit_ratio("site") > small.hit_ratio("site")
+    cf = big.report["services"]["cloudfront"]["distributions"]["site"]
+    assert cf["results"]["Hit"] > 0
+    assert 0 < cf["origin_offload"] <= 1
+
+
+def test_no_store_is_never_a_hit() -> None:
+    r = run(web(cc="no-store"))
+    assert r.hit_ratio("site") == 0.0
+
+
+def test_invalidation_empties_the_caches() -> None:
+    r = run(web(timeline='[{at: 2m, invalidate: {distribution: site, paths: ["/*"]}}]'))
+    events = [e for e in r.report["events"] if e["what"] == "invalidation done"]
+    assert events
+    assert events[0]["objects_removed"] > 0
+    rows = r.report["timeseries"]["rows"]
+    p50 = [row["latency_ms"][-1]["p50"] for row in rows]
+    assert p50[2] > p50[1]  # misses again right after the invalidation
+
+
+def test_shield_and_regional_tiers_count_lookups() -> None:
+    r = run(web())
+    cf = r.report["services"]["cloudfront"]["distributions"]["site"]
+    assert 0 <= cf["regional_hit_ratio"] <= 1
+    assert 0 <= cf["shield_hit_ratio"] <= 1
+    assert r.hit_ratio("site", tier="regional") == pytest.approx(cf["regional_hit_ratio"], abs=1e-6)
+    with pytest.raises(KeyError):
+        r.hit_ratio("site", tier="attic")
+    with pytest.raises(KeyError):
+        r.hit_ratio("nope")
+
+
+@pytest.mark.parametrize("eviction", ["sieve", "s3-fifo"])
+def test_other_eviction_policies_run(eviction: str) -> None:
+    r = run(web(eviction=eviction, edge="2MB", count=5000))
+    assert 0 < r.hit_ratio("site") < 1
+
+
+def test_results_reject_unknown_names() -> None:
+    r = run(web(duration="1m"))
+    with pytest.raises(UnknownNameError):
+        r.latency(group="atlantis")
+    with pytest.raises(UnknownNameError):
+        r.latency(workload="nope")
+    with pytest.raises(UnknownNameError):
+        r.requests(segment="nope")
+    with pytest.raises(UnknownNameError):
+        r.latency(group="tokyo", phase="dns")
+    assert r.latency(phase="dns").count > 0
+    with pytest.raises(UnknownNameError):
+        r.failover_time("www.example.com")
+
+
+POLICY = CachePolicySpec(min_ttl="1s", default_ttl="1d", max_ttl="365d")
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "expected_s"),
+    [
+        (None, 86400),  # no header: default TTL
+        ("max-age=60", 60),  # within [min, max]: the header
+        ("max-age=0", 1),  # below min: min
+        ("max-age=999999999", 365 * 86400),  # above max: max
+        ("s-maxage=30, max-age=600", 30),  # s-maxage wins for shared caches
+        ("no-store", 1),  # not to be stored: min TTL
+        ("private, max-age=600", 1),
+    ],
+)
+def test_ttl_from_cache_control(cache_control: str | None, expected_s: float) -> None:
+    assert ttl_seconds(cache_control, POLICY) == expected_s

@@ -75,8 +75,11 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=1_000_000)
     ap.add_argument("--alpha", type=float, default=0.9)
     ap.add_argument("--capacities", default="0.01,0.1", help="fractions of catalogue bytes")
-    ap.add_argument("--policies", default="lru,lru-compact,sieve,s3-fifo",
-                    help="lru-compact is the C-backed LRU the scenario engine uses")
+    ap.add_argument(
+        "--policies",
+        default="lru,lru-compact,sieve,s3-fifo",
+        help="lru-compact is the C-backed LRU the scenario engine uses",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="replays per case (best kept)")
     args = ap.parse_args()
     print(

@@ -214,7 +214,12 @@ def test_results_reject_unknown_names() -> None:
         r.latency(group="tokyo", phase="dns")
     assert r.latency(phase="dns").count > 0
     with pytest.raises(UnknownNameError):
-        r.failover_time("www.example.com")
+        r.failover_time("nowhere.example.com")
+    assert r.failover_time("www.example.com") == 0.0  # nothing failed
+    assert set(r.report["pops"]) == {"NRT57", "LHR50", "JFK50"} or r.report["pops"]
+    for pop in r.report["pops"].values():
+        assert pop["requests"] > 0
+        assert pop["latency_ms"]["p50"] > 0
 
 
 POLICY = CachePolicySpec(min_ttl="1s", default_ttl="1d", max_ttl="365d")
@@ -234,3 +239,61 @@ POLICY = CachePolicySpec(min_ttl="1s", default_ttl="1d", max_ttl="365d")
 )
 def test_ttl_from_cache_control(cache_control: str | None, expected_s: float) -> None:
     assert ttl_seconds(cache_control, POLICY) == expected_s
+
+
+def test_failover_time_is_bounded_by_the_ttl() -> None:
+    recs = """\
+        - {name: api, policy: latency, set: a, region: us-east-1, alias: endpoint:use1}
+        - {name: api, policy: latency, set: b, region: eu-west-2, alias: endpoint:euw2}
+        - {name: api, policy: latency, set: c, region: ap-northeast-1, alias: endpoint:apne1}
+"""
+    # fail half-way through the resolvers' TTL (they all started at 0 s)
+    r = run(api(recs, duration="4m", timeline="[{at: 90s, fail: region:ap-northeast-1}]"))
+    t = r.failover_time("api.example.com")
+    assert 0 < t <= 60  # resolvers drop the dead answer when its 60 s TTL runs out
+    assert r.report["dns"]["api.example.com"]["answers_to_down_targets"] > 0
+    text = api(recs, duration="4m", timeline="[{at: 90s, fail: region:ap-northeast-1}]")
+    text += "assertions:\n  - failover_time(record=api.example.com) <= 60s\n"
+    assert run(text).report["assertions"][0]["ok"] is True
+
+
+def test_set_weight_drains_a_record() -> None:
+    recs = """\
+        - {name: api, policy: weighted, set: a, weight: 1, alias: endpoint:use1, ttl: 1s}
+        - {name: api, policy: weighted, set: b, weight: 1, alias: endpoint:euw2, ttl: 1s}
+"""
+    tl = "[{at: 0s, set_weight: {record: api.example.com, set: a, weight: 0}}]"
+    assert set(site_share(run(api(recs, timeline=tl)))) == {"eu-west-2"}
+
+
+def test_az_failure_removes_that_share_of_servers() -> None:
+    text = api(
+        "        - {name: api, alias: endpoint:use1}\n",
+        rate=600,
+        timeline="[{at: 1m, fail: az:use1-az1}]",
+    )
+    text = text.replace(
+        '{name: use1, site: us-east-1, servers: 64, service_time: "fixed(5ms)"}',
+        '{name: use1, site: us-east-1, servers: 4, service_time: "fixed(5ms)",'
+        " azs: [use1-az1, use1-az2]}",
+    )
+    r = run(text)
+    rows = r.report["timeseries"]["rows"]
+    p99 = [row["latency_ms"][-1]["p99"] for row in rows]
+    assert p99[1] > p99[0]  # half the servers: the queue grows
+    both = text.replace(
+        "[{at: 1m, fail: az:use1-az1}]",
+        "[{at: 1m, fail: az:use1-az1}, {at: 1m, fail: az:use1-az2}]",
+    )
+    assert run(both).report["timeseries"]["rows"][2]["errors"][-1] > 0
+
+
+def test_degraded_link_loss_slows_transfers() -> None:
+    recs = "        - {name: api, alias: endpoint:use1}\n"
+    base = run(api(recs))
+    lossy = run(api(recs, timeline="[{at: 0s, degrade: {link: hub:NYC-hub:BUD, loss: 5%}}]"))
+    # London's users cross the Atlantic: handshake losses (1 s RTO) show in the tail
+    assert lossy.latency(group="london").p99 > base.latency(group="london").p99 + 200
+    assert lossy.latency(group="new-york").p99 == pytest.approx(
+        base.latency(group="new-york").p99, rel=0.05
+    )

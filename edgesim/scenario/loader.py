@@ -165,8 +165,18 @@ def _prepare(
         [i for i, k in enumerate(ctx.node_keys) if world.nodes[k].kind in site_kinds],
         dtype=np.int64,
     )
+    pop_nodes = np.array(
+        [i for i, k in enumerate(ctx.node_keys) if world.nodes[k].kind == NodeKind.POP],
+        dtype=np.int64,
+    )
     metrics = Metrics(
-        len(groups), len(scn.workloads), len(ctx.node_keys), site_nodes, scn.warmup, scn.interval
+        len(groups),
+        len(scn.workloads),
+        len(ctx.node_keys),
+        site_nodes,
+        pop_nodes,
+        scn.warmup,
+        scn.interval,
     )
     return Run(
         scenario=scn,
@@ -278,6 +288,12 @@ def _check_events(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -
                 )
             )
             continue
+        for key in extra:
+            svc = service_actions.get(key)
+            if svc is not None:
+                msg = svc.check_event(key, (ev.model_extra or {})[key])
+                if msg:
+                    problems.append(Problem(msg, path=f"{where}.{key}"))
         for action in ("fail", "recover"):
             what = getattr(ev, action)
             if what is not None and not _known_failable(ctx, what):
@@ -362,6 +378,17 @@ def _check_assertions(
                         f"no {key} '{val}' in this scenario{hint}",
                         path=where,
                         expected=_some(sorted(pool)),
+                    )
+                )
+        if a.func == "failover_time":
+            hosts = {w.host.lower().rstrip(".") for w in scn.workloads}
+            rec = a.filters["record"].lower().rstrip(".")
+            if rec not in hosts:
+                problems.append(
+                    Problem(
+                        f"no workload uses the name '{a.filters['record']}'",
+                        path=where,
+                        expected=_some(sorted(hosts)),
                     )
                 )
         if a.func in kinds:

@@ -83,6 +83,10 @@ class Service(ABC):
         """TTL of this service's answers for ``host``."""
         return 60_000_000_000
 
+    def check_event(self, action: str, payload: Any) -> str | None:
+        """A problem with a timeline event for this service, or None (checked at load)."""
+        return None
+
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:  # noqa: B027
         """A timeline event addressed to this service."""
 

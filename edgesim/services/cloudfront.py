@@ -424,6 +424,23 @@ class CloudFront(Service):
     def targets(self) -> dict[str, Target]:
         return {t.key: t for t in self.dists.values()}
 
+    def check_event(self, action: str, payload: Any) -> str | None:
+        if action != "invalidate":
+            return None
+        if not isinstance(payload, dict) or "distribution" not in payload:
+            return "invalidate takes {distribution: NAME, paths: [/path, /prefix*]}"
+        if payload["distribution"] not in self.dists:
+            return f"no distribution '{payload['distribution']}'"
+        paths = payload.get("paths", ["/*"])
+        if not isinstance(paths, list) or not paths:
+            return "paths must be a list of paths"
+        for p in paths:
+            if not isinstance(p, str) or not p.startswith("/"):
+                return f"invalidation path {p!r} must start with /"
+            if "*" in p[:-1]:
+                return f"invalidation path {p!r}: a * may only be the last character"
+        return None
+
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
         if action != "invalidate":
             return

@@ -43,6 +43,10 @@ class EndpointSpec(BaseModel):
     timeout: Duration = Field(
         default="30s", validate_default=True, description="longest a request may queue"
     )
+    azs: list[str] = Field(
+        default_factory=list,
+        description="AZ ids the servers are spread over evenly (default: all of the region's)",
+    )
     connect_timeout: Duration = Field(
         default="10s",
         validate_default=True,
@@ -68,11 +72,28 @@ class EndpointTarget(Target):
         self.mean_service_s = spec.service_time.mean / 1e9
         self.extra_latency_ms = 0.0
         self.extra_error_rate = 0.0
+        node = ctx.world.nodes[site_key]
+        self.azs: tuple[str, ...] = tuple(spec.azs) or tuple(getattr(node, "azs", ()))
+        self.down_azs: set[str] = set()
+
+    def set_az(self, az: str, up: bool) -> bool:
+        """Fail or recover one AZ: its share of the servers stops (or resumes) serving."""
+        if az not in self.azs:
+            return False
+        if up:
+            self.down_azs.discard(az)
+        else:
+            self.down_azs.add(az)
+        alive = len(self.azs) - len(self.down_azs)
+        self.pool.servers = (
+            0 if alive == 0 else max(1, round(self.spec.servers * alive / len(self.azs)))
+        )
+        return True
 
     def is_up(self, ctx: SimContext) -> bool:
         """Up unless failed itself or its site failed (a Local Zone, Wavelength zone or
         Outpost keeps serving when only its parent region fails)."""
-        return self.up and self.site_key not in ctx.world.down_nodes
+        return self.up and self.site_key not in ctx.world.down_nodes and self.pool.servers > 0
 
     def entry(self, ctx: SimContext, where: I32) -> I32:
         return np.full(len(where), self.site, dtype=np.int32)
@@ -124,6 +145,15 @@ class Endpoints(Service):
         self.items: dict[str, EndpointTarget] = {}
         problems: list[Problem] = []
         for i, spec in enumerate(config.root):
+            bad_az = [a for a in spec.azs if not any(a in r.azs for r in ctx.world.regions)]
+            if bad_az:
+                problems.append(
+                    Problem(
+                        f"unknown AZ '{bad_az[0]}'",
+                        path=f"endpoints[{i}].azs",
+                        expected="AZ ids of the world's regions, e.g. use1-az1",
+                    )
+                )
             if spec.name in self.items:
                 problems.append(
                     Problem(
@@ -155,6 +185,9 @@ class Endpoints(Service):
         if what.startswith("endpoint:") and what[9:] in self.items:
             self.items[what[9:]].up = up
             return True
+        if what.startswith("az:"):
+            hit = [t.set_az(what[3:], up) for t in self.items.values()]
+            return any(hit)
         return False
 
     def report(self) -> dict[str, Any]:

@@ -83,11 +83,14 @@ class Route53(Service):
     summary: ClassVar[str] = "Route 53 hosted zones, records and routing policies"
     config_model: ClassVar[type[BaseModel]] = Route53Config
     order: ClassVar[int] = 60
+    actions: ClassVar[tuple[str, ...]] = ("set_weight",)
 
     def __init__(self, config: BaseModel, ctx: SimContext) -> None:
         super().__init__(config, ctx)
         assert isinstance(config, Route53Config)
         self.records: dict[str, list[Record]] = defaultdict(list)
+        self.weights: dict[tuple[str, str], int] = {}
+        """Weights changed by ``set_weight`` events, by (name, set identifier)."""
         self.rng = ctx.rng("route53")
         problems: list[Problem] = []
         for zi, zone in enumerate(config.zones):
@@ -152,7 +155,10 @@ class Route53(Service):
         if policy == "simple":
             choice[:] = 0
         elif policy == "weighted":
-            w = np.array([r.spec.weight or 0 for r in recs], dtype=np.float64)
+            w = np.array(
+                [self.weights.get((host, r.spec.set or ""), r.spec.weight or 0) for r in recs],
+                dtype=np.float64,
+            )
             if not (w > 0).any():
                 w = np.ones(len(recs))  # all weights 0: equal probability (route53.md)
             use = healthy & (w > 0)
@@ -176,6 +182,27 @@ class Route53(Service):
                 pick = secondary[0]
             choice[:] = pick
         return targets, choice, self.host_ttl_ns(host)
+
+    def check_event(self, action: str, payload: Any) -> str | None:
+        if action != "set_weight":
+            return None
+        if not isinstance(payload, dict) or set(payload) != {"record", "set", "weight"}:
+            return "set_weight takes {record: NAME, set: SET-ID, weight: 0-255}"
+        name = str(payload["record"]).lower().rstrip(".")
+        recs = self.records.get(name)
+        if not recs or recs[0].spec.policy != "weighted":
+            return f"no weighted records named '{payload['record']}'"
+        if str(payload["set"]) not in {r.spec.set for r in recs}:
+            return f"no record set '{payload['set']}' for {name}"
+        w = payload["weight"]
+        if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w <= 255:
+            return "a weight is a whole number from 0 to 255"
+        return None
+
+    def on_event(self, action: str, payload: Any, at_ns: int) -> None:
+        if action == "set_weight":
+            name = str(payload["record"]).lower().rstrip(".")
+            self.weights[(name, str(payload["set"]))] = int(payload["weight"])
 
     def report(self) -> dict[str, Any]:
         return {

@@ -33,6 +33,7 @@ LATENCY_FUNCS = (*PERCENTILES, "mean", "max")
 METRICS = ("latency", "dns", "connect", "tls", "wait", "transfer")
 ENGINE_FILTERS = ("group", "workload", "segment")
 RATIO_FUNCS = ("availability", "error_rate")
+DURATION_FUNCS = ("failover_time",)
 COUNT_FUNCS = ("requests",)
 
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -101,6 +102,12 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
         _no_metric(func, metric)
         _check_filters(filters, ENGINE_FILTERS)
         value = _ratio(raw)
+    elif func in DURATION_FUNCS:
+        _no_metric(func, metric)
+        _check_filters(filters, ("record",))
+        if "record" not in filters:
+            raise AssertionSyntaxError(f"{func}() needs record=NAME")
+        value = _duration_s(raw)
     elif func in COUNT_FUNCS:
         _no_metric(func, metric)
         _check_filters(filters, ENGINE_FILTERS)
@@ -115,7 +122,9 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
             else float(raw)
         )
     else:
-        known = sorted({*LATENCY_FUNCS, *RATIO_FUNCS, *COUNT_FUNCS, *service_funcs})
+        known = sorted(
+            {*LATENCY_FUNCS, *RATIO_FUNCS, *COUNT_FUNCS, *DURATION_FUNCS, *service_funcs}
+        )
         import difflib
 
         close = difflib.get_close_matches(func, known, n=1)

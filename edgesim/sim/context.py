@@ -158,6 +158,34 @@ class SimContext:
             out[sel] = self.site_one_way_ms(src[sel].astype(np.int32), int(d))
         return out
 
+    def extra_loss(self, src: I32, dst: I32) -> F64:
+        """Loss added by degraded links (``degrade: {loss: …}``) on each user's path, 0 when
+        nothing is degraded."""
+        out = np.zeros(len(src))
+        if not any(a.get("extra_loss", 0.0) > 0 for _, _, a in self.world.graph.edges(data=True)):
+            return out
+        pairs = np.stack([np.asarray(src, np.int64), np.asarray(dst, np.int64)], axis=1)
+        uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        vals = np.zeros(len(uniq))
+        for i, (u, v) in enumerate(uniq.tolist()):
+            key = ("extra_loss", u, v, self.world.version)
+            val = self._tables.get(key)
+            if val is None:
+                try:
+                    res = route(self.world, self.node_keys[u], self.node_keys[v])
+                except NoPath:
+                    val = 0.0
+                else:
+                    ok = 1.0
+                    for h in res.hops:
+                        attrs = self.world.graph.edges[h.src, h.dst, h.link_class]
+                        ok *= 1.0 - float(attrs.get("extra_loss", 0.0))
+                    val = 1.0 - ok
+                self._tables[key] = val
+            vals[i] = val
+        out[:] = vals[inverse.ravel()]
+        return out
+
     def access_rtt_ms(self) -> F64:
         """Round trip of each access kind's last mile, indexed like ACCESS_KINDS."""
         from edgesim.latency.params import ACCESS_KINDS

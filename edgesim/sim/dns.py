@@ -43,6 +43,19 @@ class DnsStats:
     queries: int = 0
     resolver_misses: int = 0
     stub_hits: int = 0
+    bad_answers: int = 0
+    """Requests sent, by their resolver's answer, to a target that was down."""
+    first_bad_ns: int = -1
+    last_bad_ns: int = -1
+
+    @property
+    def failover_s(self) -> float:
+        """How long users kept being sent to a target that was down: from the first such
+        request to the last (0 if none). With health-based answers it is bounded by the TTL
+        (cached answers) plus the time DNS takes to notice."""
+        if self.first_bad_ns < 0:
+            return 0.0
+        return (self.last_bad_ns - self.first_bad_ns) / 1e9
 
 
 @dataclass
@@ -189,6 +202,16 @@ class DnsStage:
                     int(entry[last_row]),
                     int(t[last_row]),
                 )
+        # Answers pointing at a target that is down right now (failover in progress).
+        for ti in np.unique(target[target >= 0]):
+            if not self.targets[int(ti)].is_up(self.ctx):
+                bad_t = t[(target == ti) & (t >= self.ctx.warmup_ns)]
+                if len(bad_t):
+                    stats.bad_answers += len(bad_t)
+                    lo, hi = int(bad_t.min()), int(bad_t.max())
+                    if stats.first_bad_ns < 0 or lo < stats.first_bad_ns:
+                        stats.first_bad_ns = lo
+                    stats.last_bad_ns = max(stats.last_bad_ns, hi)
         # Costs.
         access_rtt = self.ctx.access_rtt_ms()[batch.access[idx].astype(np.int64)]
         to_resolver = np.where(

@@ -209,7 +209,10 @@ class Run:
                 + access_rtt[a]
                 + batch.jitter[sub] * (access_jit[a] + p.path_jitter_fraction * wan_rtt)
             )
-            loss = 1.0 - (1.0 - loss_access[a]) * (1.0 - p.internet_loss_per_hop) ** 4
+            extra = ctx.extra_loss(groups, ent)
+            loss = 1.0 - (1.0 - loss_access[a]) * (1.0 - p.internet_loss_per_hop) ** 4 * (
+                1.0 - extra
+            )
             new = batch.new_conn[sub]
             syn_lost = new & (batch.u[sub] < 2 * loss)
             connect = np.where(new, rtt + np.where(syn_lost, TCP_INITIAL_RTO_MS, 0.0), 0.0)

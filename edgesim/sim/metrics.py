@@ -22,6 +22,8 @@ class Metrics:
     n_nodes: int
     site_nodes: I64
     """Node indices that can serve (regions, zones, Outposts): one latency histogram each."""
+    pop_nodes: I64
+    """Node indices of edge locations: one latency histogram each."""
     warmup_ns: int
     interval_ns: int
     pairs: HistogramSet = field(init=False)
@@ -44,6 +46,10 @@ class Metrics:
         self.site_row = np.full(self.n_nodes, -1, dtype=np.int64)
         self.site_row[self.site_nodes] = np.arange(len(self.site_nodes))
         self.sites = HistogramSet(max(len(self.site_nodes), 1))
+        self.pop_row = np.full(self.n_nodes, -1, dtype=np.int64)
+        self.pop_row[self.pop_nodes] = np.arange(len(self.pop_nodes))
+        self.pops = HistogramSet(max(len(self.pop_nodes), 1))
+        self.pop_requests = np.zeros(self.n_nodes, dtype=np.int64)
         self.requests = np.zeros(n, dtype=np.int64)
         self.errors = np.zeros(n, dtype=np.int64)
         self.site_requests = np.zeros(self.n_nodes, dtype=np.int64)
@@ -110,6 +116,14 @@ class Metrics:
             rows = self.site_row[site[sel]]
             known = rows >= 0
             self.sites.record_buckets(rows[known], buckets[sel][known])
+        pop = take(out.pop).astype(np.int64)
+        has = pop >= 0
+        if has.any():
+            self.pop_requests += np.bincount(pop[has], minlength=self.n_nodes)
+            sel = has & ok
+            rows = self.pop_row[pop[sel]]
+            known = rows >= 0
+            self.pops.record_buckets(rows[known], buckets[sel][known])
         # Time series (the chunk lies within one interval).
         t0 = int(take(batch.t_ns)[0])
         iv = (t0 - self.warmup_ns) // self.interval_ns

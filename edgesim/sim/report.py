@@ -82,6 +82,15 @@ def build_report(results: Results) -> dict[str, Any]:
             if row >= 0
             else None,
         }
+    pops = {}
+    pop_counts = m.pops.counts
+    for node in np.flatnonzero(m.pop_requests):
+        key = ctx.node_keys[int(node)]
+        row = int(m.pop_row[node])
+        pops[key.split(":", 1)[1]] = {
+            "requests": int(m.pop_requests[node]),
+            "latency_ms": LatencyStats.from_counts(pop_counts[row]).as_dict(),
+        }
     series = {
         "interval_s": scn.interval / 1e9,
         "workloads": [w.name for w in scn.workloads] + ["all"],
@@ -115,6 +124,7 @@ def build_report(results: Results) -> dict[str, Any]:
         "segments": segments,
         "workloads": workloads,
         "sites": sites,
+        "pops": pops,
         "services": services,
         "events": ctx.events,
         "dns": {
@@ -122,6 +132,8 @@ def build_report(results: Results) -> dict[str, Any]:
                 "queries": s.queries,
                 "resolver_misses": s.resolver_misses,
                 "stub_hits": s.stub_hits,
+                "answers_to_down_targets": s.bad_answers,
+                "failover_s": round(s.failover_s, 3),
             }
             for host, s in sorted(run.dns.stats.items())
         },

@@ -138,7 +138,13 @@ class Results:
         return self._service("hit_ratio", distribution=distribution, tier=tier)
 
     def failover_time(self, record: str) -> float:
-        return self._service("failover_time", record=record)
+        """Seconds during which users were still sent to a target that was down, for the
+        DNS name ``record`` (see :class:`edgesim.sim.dns.DnsStats`)."""
+        host = record.lower().rstrip(".")
+        if host not in {w.host.lower().rstrip(".") for w in self.run.scenario.workloads}:
+            raise UnknownNameError(f"no workload uses the name '{record}'")
+        stats = self.run.dns.stats.get(host)
+        return stats.failover_s if stats is not None else 0.0
 
     def _service(self, name: str, **kwargs: Any) -> float:
         fn = self._service_funcs.get(name)
@@ -160,4 +166,6 @@ class Results:
             return self.error_rate(f.get("group"), f.get("workload"), f.get("segment"))
         if a.func == "requests":
             return float(self.requests(f.get("group"), f.get("workload"), f.get("segment")))
+        if a.func == "failover_time":
+            return self.failover_time(f["record"])
         return self._service(a.func, **f)

@@ -189,3 +189,16 @@ def test_resolve_names(tiny: World) -> None:
     assert tiny.resolve("region:eu-west-2") == "region:eu-west-2"
     assert tiny.resolve("edge:LHR50") == "pop:LHR50"
     assert tiny.resolve("tokyo") == "client:tokyo"
+
+
+def test_transit_only_cable_carries_users_but_not_the_backbone() -> None:
+    from edgesim.topology import load_world
+
+    w = load_world("atlantic")
+    assert not w.graph.has_edge("hub:FOR", "hub:LIS", "backbone")
+    assert w.graph.has_edge("hub:FOR", "hub:LIS", "internet")
+    bb = region_to_region(w, "region:sa-east-1", "region:eu-west-2")
+    assert "hub:MIA" in bb.nodes  # through the US
+    assert "hub:LIS" not in bb.nodes
+    users = client_to_region(w, "client:fortaleza", "region:eu-west-2")
+    assert "hub:LIS" in users.nodes  # straight across on EllaLink

@@ -162,7 +162,14 @@ class SimContext:
         """Loss added by degraded links (``degrade: {loss: …}``) on each user's path, 0 when
         nothing is degraded."""
         out = np.zeros(len(src))
-        if not any(a.get("extra_loss", 0.0) > 0 for _, _, a in self.world.graph.edges(data=True)):
+        key0 = ("degraded", self.world.version)
+        degraded = self._tables.get(key0)
+        if degraded is None:
+            degraded = any(
+                a.get("extra_loss", 0.0) > 0 for _, _, a in self.world.graph.edges(data=True)
+            )
+            self._tables[key0] = degraded
+        if not degraded:
             return out
         pairs = np.stack([np.asarray(src, np.int64), np.asarray(dst, np.int64)], axis=1)
         uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)

@@ -408,7 +408,10 @@ def run_cmd(
 
         atomic_write(html_out, render_html(report, results))
     if save_baseline is not None:
-        atomic_write(save_baseline, text)
+        if report["complete"]:
+            atomic_write(save_baseline, text)
+        else:
+            err_console.print("[yellow]not saving an interrupted run as a baseline[/]")
     if str(json_out) != "-" and not quiet:
         console.print(_summary_table(report))
         if "replications" in report:
@@ -478,6 +481,9 @@ def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) 
             expected="a JSON file written by edgesim run --save-baseline",
         ) from None
     current = run_scenario(scenario, seed=seed).report
+    if not current["complete"]:
+        err_console.print("[yellow]interrupted: nothing compared[/]")
+        sys.exit(130)
     changes = compare(base, current, tol)
     worse = [c for c in changes if c.worse]
     console = _console()

@@ -106,7 +106,7 @@ def parse_fraction(value: Any) -> float:
 
 
 def format_duration_ns(ns: int) -> str:
-    """The shortest exact spelling: 5m, 90s, 250ms, 1h30m."""
+    """A short exact spelling in one unit: 5m, 90s, 250ms, 90m."""
     if ns == 0:
         return "0s"
     for unit, size in (("h", 3600 * NS_PER_S), ("m", 60 * NS_PER_S), ("s", NS_PER_S)):

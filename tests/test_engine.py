@@ -294,3 +294,12 @@ def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest()  # the plugin loads through its pytest11 entry point
     result.assert_outcomes(passed=1)
+
+
+def test_outpost_service_link_can_be_cut_by_name() -> None:
+    from edgesim.sim.engine import _links
+    from edgesim.topology import load_world
+
+    w = load_world("aws-world")
+    links = _links(w, "outpost:frankfurt-plant-1", None)
+    assert links == [("outpost:frankfurt-plant-1", "region:eu-central-1", "service_link")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,7 @@ def _check_events(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -
         for key in extra:
             if key not in service_actions:
                 close = difflib.get_close_matches(key, all_actions, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
                 svc_hint = ""
                 if key in all_actions:
                     svc_hint = " (its service section is not in this scenario)"
@@ -392,7 +393,33 @@ def _check_assertions(
                     )
                 )
         if a.func in kinds:
-            svc_ok = any(a.func in svc.assertion_metrics() for svc in ctx.services)
+            fns = [
+                svc.assertion_metrics()[a.func]
+                for svc in ctx.services
+                if a.func in svc.assertion_metrics()
+            ]
+            svc_ok = bool(fns)
+            if fns:
+                params = inspect.signature(fns[0]).parameters
+                unknown = sorted(set(a.filters) - set(params))
+                needed = sorted(
+                    k
+                    for k, p in params.items()
+                    if p.default is inspect.Parameter.empty and k not in a.filters
+                )
+                if unknown or needed:
+                    what = (
+                        f"unknown filter '{unknown[0]}'"
+                        if unknown
+                        else f"{a.func}() needs {needed[0]}=…"
+                    )
+                    problems.append(
+                        Problem(
+                            what,
+                            path=where,
+                            expected=f"{a.func}(" + ", ".join(f"{k}=…" for k in params) + ")",
+                        )
+                    )
             if not svc_ok:
                 problems.append(
                     Problem(

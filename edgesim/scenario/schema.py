@@ -124,7 +124,6 @@ class FlashCrowdSpec(Strict):
     factor: float = Field(gt=0, description="multiply the request rate by this")
     duration: Duration
     metros: list[Name] | None = Field(default=None, description="default: every client group")
-    workloads: list[Name] | None = None
 
 
 class EventSpec(Strict):

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgesim.cache.compact import MAX_OBJECT_BYTES
 from edgesim.cache.compact import make_fast_cache as make_cache
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
@@ -218,18 +219,26 @@ class Distribution(Target):
         pops = flow.src.astype(np.int64)
         out.pop[idx] = flow.src
         wl = batch.workload[idx].astype(np.int64)
-        cacheable = self.cacheable[wl] & (self.ttl_by_workload[wl] > 0)
+        cacheable = (
+            self.cacheable[wl]
+            & (self.ttl_by_workload[wl] > 0)
+            & (batch.size[idx] <= MAX_OBJECT_BYTES)  # larger objects are not cached here
+        )
         keys = (self.key_base[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
         sizes = np.maximum(batch.size[idx], 1)
         t = flow.start_ns
         ttl = self.ttl_by_workload[wl]
         result = np.full(n, MISS, dtype=np.int8)
+        # The world does not change within a chunk: if the origin is down, misses cannot be
+        # filled, so the tiers only look up (nothing is stored on the way back).
+        admit = self.origin.is_up(ctx)
+        replay = _replay if admit else _lookup_only
         # --- edge tier, each edge location on its own, in time order
         need_rec = np.zeros(n, dtype=bool)
         for pop in np.unique(pops[cacheable]):
             sel = np.flatnonzero(cacheable & (pops == pop))
             cache = self._cache(self.edge_caches, int(pop), self.spec.caches.edge)
-            r = cache.process(keys[sel], sizes[sel], t[sel], ttl[sel])
+            r = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
             hit = r == 1
             result[sel[hit]] = HIT
             need_rec[sel[~hit]] = True
@@ -248,7 +257,7 @@ class Distribution(Target):
                 for r_node in np.unique(rec[sel_all]):
                     sel = sel_all[rec[sel_all] == r_node]
                     cache = self._cache(self.rec_caches, int(r_node), self.spec.caches.regional)
-                    rr = cache.process(keys[sel], sizes[sel], t[sel], ttl[sel])
+                    rr = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
                     hit = rr == 1
                     self.regional_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
                     to_origin[sel[~hit]] = True
@@ -261,7 +270,7 @@ class Distribution(Target):
                 rtt = 2 * ctx.site_one_way_ms_pairs(src[sel], np.full(len(sel), self.shield))
                 up_ms[sel] += rtt
                 out.hop("regional→shield")[idx[sel]] += rtt
-                rr = self.shield_cache.process(keys[sel], sizes[sel], t[sel], ttl[sel])
+                rr = replay(self.shield_cache, keys[sel], sizes[sel], t[sel], ttl[sel])
                 hit = rr == 1
                 self.shield_lookups += int((t[sel] >= ctx.warmup_ns).sum())
                 self.shield_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
@@ -276,6 +285,7 @@ class Distribution(Target):
             up_ms[sel] += self.origin.serve(ctx, batch, sub, out)
             failed = ~out.ok[idx[sel]]
             result[sel[failed]] = ERROR
+            self._forget(sel[failed & cacheable[sel]], keys, pops, t)
         out.result[idx] = result
         counted = t >= ctx.warmup_ns  # the warm-up fills caches but is not reported
         res_c, pops_c = result[counted], pops[counted]
@@ -289,6 +299,21 @@ class Distribution(Target):
             row = self.per_pop.setdefault(int(pop), np.zeros(len(RESULTS), dtype=np.int64))
             row += np.bincount(res_c[pops_c == pop], minlength=len(RESULTS))
         return up_ms
+
+    def _forget(self, rows: I64, keys: I64, pops: I64, t: I64) -> None:
+        """A failed origin fetch stores nothing: drop what the miss path inserted."""
+        if len(rows) == 0:
+            return
+        rec = self._rec_for(pops[rows]) if len(self.recs) else np.full(len(rows), -1)
+        for i, r in enumerate(rows.tolist()):
+            k = int(keys[r])
+            edge = self.edge_caches.get(int(pops[r]))
+            if edge is not None:
+                edge.remove(k)
+            regional = self.rec_caches.get(int(rec[i]))
+            if regional is not None:
+                regional.remove(k)
+            self.shield_cache.remove(k)
 
     def hit_ratio(self, tier: str | None = None) -> float:
         """Edge hits over cacheable requests (CloudFront's CacheHitRate: POST/PUT and errors
@@ -325,6 +350,20 @@ class Distribution(Target):
         }
 
 
+def _replay(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[np.uint8]:
+    out: npt.NDArray[np.uint8] = cache.process(keys, sizes, t, ttl)
+    return out
+
+
+def _lookup_only(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[np.uint8]:
+    """Look up without storing (the origin cannot fill misses)."""
+    return np.fromiter(
+        (cache.get(int(k), int(tt)) for k, tt in zip(keys, t, strict=True)),
+        dtype=np.uint8,
+        count=len(keys),
+    )
+
+
 def object_path(workloads: list[Any], key: int) -> str:
     """The URL path of cache key ``key`` (cacheable workload number << 27 | object id)."""
     cacheable = [w for w in workloads if w.method in ("GET", "HEAD") and w.objects is not None]
@@ -357,6 +396,8 @@ class CloudFront(Service):
         super().__init__(config, ctx)
         assert isinstance(config, CloudFrontConfig)
         self.dists: dict[str, Distribution] = {}
+        self.s3_origins: list[EndpointTarget] = []
+        self.invalidations: list[dict[str, Any]] = []
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
         n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
@@ -401,7 +442,7 @@ class CloudFront(Service):
                             )
                         )
                         continue
-                    origins[o.name] = EndpointTarget(
+                    origins[o.name] = s3 = EndpointTarget(
                         EndpointSpec(
                             name=f"s3-{o.s3.bucket}",
                             site=o.s3.region,
@@ -411,9 +452,23 @@ class CloudFront(Service):
                         f"region:{o.s3.region}",
                         ctx,
                     )
+                    self.s3_origins.append(s3)
             if d.default_origin is not None and d.default_origin not in origins:
                 problems.append(
                     Problem(f"no origin named '{d.default_origin}'", path=f"{where}.default_origin")
+                )
+            allowed = PRICE_CLASSES[d.price_class]
+            if not any(
+                n.tier == "edge" and (allowed is None or n.price_class_region in allowed)
+                for n in ctx.world.edge_locations
+            ):
+                problems.append(
+                    Problem(
+                        f"price class {d.price_class} includes no edge location of world "
+                        f"'{ctx.world.name}'",
+                        path=f"{where}.price_class",
+                        expected="all, or a world whose edge locations have price_class_region ids",
+                    )
                 )
             if problems:
                 continue
@@ -455,15 +510,27 @@ class CloudFront(Service):
             for c in tier.values():
                 removed += c.remove_if(pred)
         removed += dist.shield_cache.remove_if(pred)
-        self.ctx.log_event(
-            at_ns, "invalidation done", distribution=dist.spec.name, objects_removed=removed
+        self.invalidations.append(
+            {
+                "at_s": at_ns / 1e9,
+                "distribution": dist.spec.name,
+                "paths": [str(p) for p in paths],
+                "objects_removed": removed,
+            }
         )
 
     def fail(self, what: str, up: bool, at_ns: int) -> bool:
         return False
 
+    def tick(self, now_ns: int) -> None:
+        for origin in self.s3_origins:
+            origin.end_chunk(self.ctx)
+
     def report(self) -> dict[str, Any]:
-        return {"distributions": {n: d.report() for n, d in sorted(self.dists.items())}}
+        return {
+            "distributions": {n: d.report() for n, d in sorted(self.dists.items())},
+            "invalidations": self.invalidations,
+        }
 
     def assertion_metrics(self) -> dict[str, Any]:
         def hit_ratio(distribution: str, tier: str | None = None) -> float:

@@ -162,6 +162,9 @@ class Route53(Service):
             if not (w > 0).any():
                 w = np.ones(len(recs))  # all weights 0: equal probability (route53.md)
             use = healthy & (w > 0)
+            if not use.any():  # no healthy record with weight: the healthy zero-weight ones
+                use = healthy & (w == 0)
+                w = np.where(use, 1.0, w)
             if not use.any():
                 use = w > 0  # nothing healthy: fail open, as if all were healthy
             p = np.where(use, w, 0.0)

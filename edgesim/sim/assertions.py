@@ -113,6 +113,7 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
         _check_filters(filters, ENGINE_FILTERS)
         value = float(raw.replace("_", ""))
     elif func in service_funcs:
+        _no_metric(func, metric)
         kind = service_funcs[func]
         value = (
             _ratio(raw)

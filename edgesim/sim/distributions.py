@@ -89,6 +89,16 @@ _FORMS = {
 }
 
 
+_DURATION_FORMS = {
+    "fixed": "fixed(5ms)",
+    "lognormal": "lognormal(median=12ms, sigma=0.5)",
+    "exponential": "exponential(mean=10ms)",
+    "uniform": "uniform(low=1ms, high=10ms)",
+    "gamma": "gamma(mean=10ms, shape=2)",
+    "pareto": "pareto(min=1ms, alpha=1.5)",
+}
+
+
 def parse_dist(value: Any, unit: Callable[[Any], int], what: str) -> Dist:
     """Parse a distribution whose values are in ``unit`` (a size or duration parser)."""
     if isinstance(value, Dist):
@@ -102,9 +112,10 @@ def parse_dist(value: Any, unit: Callable[[Any], int], what: str) -> Dist:
         try:
             return Dist("fixed", {"value": float(unit(value))}, value)
         except ValueError:
+            forms = _FORMS if what == "size" else _DURATION_FORMS
             raise ValueError(
                 f"cannot read {value!r} as a {what} distribution; expected one of: "
-                + ", ".join(_FORMS.values())
+                + ", ".join(forms.values())
             ) from None
     kind = m.group(1).lower()
     pos, kw = _split_args(m.group(2))
@@ -134,8 +145,9 @@ def parse_dist(value: Any, unit: Callable[[Any], int], what: str) -> Dist:
         if not all(math.isfinite(v) for v in params.values()):
             raise ValueError
     except (KeyError, ValueError, IndexError):
-        form = _FORMS.get(kind)
-        expected = form if form else "one of: " + ", ".join(_FORMS.values())
+        forms = _FORMS if what == "size" else _DURATION_FORMS
+        form = forms.get(kind)
+        expected = form if form else "one of: " + ", ".join(forms.values())
         raise ValueError(
             f"cannot read {value!r} as a {what} distribution; expected {expected}"
         ) from None

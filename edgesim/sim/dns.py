@@ -45,17 +45,22 @@ class DnsStats:
     stub_hits: int = 0
     bad_answers: int = 0
     """Requests sent, by their resolver's answer, to a target that was down."""
-    first_bad_ns: int = -1
-    last_bad_ns: int = -1
+    episodes: list[list[int]] = field(default_factory=list)
+    """[first, last] ns of each stretch of such requests (a gap longer than the TTL starts a
+    new one)."""
+
+    def note_bad(self, first_ns: int, last_ns: int, ttl_ns: int) -> None:
+        if self.episodes and first_ns - self.episodes[-1][1] <= ttl_ns:
+            self.episodes[-1][1] = max(self.episodes[-1][1], last_ns)
+        else:
+            self.episodes.append([first_ns, last_ns])
 
     @property
     def failover_s(self) -> float:
-        """How long users kept being sent to a target that was down: from the first such
-        request to the last (0 if none). With health-based answers it is bounded by the TTL
-        (cached answers) plus the time DNS takes to notice."""
-        if self.first_bad_ns < 0:
-            return 0.0
-        return (self.last_bad_ns - self.first_bad_ns) / 1e9
+        """Time to fail over: the longest stretch during which users were still sent to a
+        target that was down (0 if never). With health-based answers it is bounded by the
+        TTL (cached answers) plus the time DNS takes to notice."""
+        return max(((b - a) / 1e9 for a, b in self.episodes), default=0.0)
 
 
 @dataclass
@@ -147,13 +152,10 @@ class DnsStage:
             k = int(sk[a])
             old = cache.get(k)
             exp = old.expiry_ns if old is not None else -1
-            tq = t[rows]
-            q = querying[rows]
-            if old is None and not q[0]:
-                q = q.copy()
-                q[0] = True  # nothing cached and no connection yet: this one must ask
-            qt = tq[q]
-            qrows = rows[q]
+            # Any request finding the answer expired asks again: a reused connection or a
+            # stub cache does not outlive the TTL (a dead server's connection fails too).
+            qt = t[rows]
+            qrows = rows
             j = int(np.searchsorted(qt, exp, side="left"))
             while j < len(qt):
                 miss_pos.append(int(qrows[j]))
@@ -208,10 +210,7 @@ class DnsStage:
                 bad_t = t[(target == ti) & (t >= self.ctx.warmup_ns)]
                 if len(bad_t):
                     stats.bad_answers += len(bad_t)
-                    lo, hi = int(bad_t.min()), int(bad_t.max())
-                    if stats.first_bad_ns < 0 or lo < stats.first_bad_ns:
-                        stats.first_bad_ns = lo
-                    stats.last_bad_ns = max(stats.last_bad_ns, hi)
+                    stats.note_bad(int(bad_t.min()), int(bad_t.max()), ttl_ns)
         # Costs.
         access_rtt = self.ctx.access_rtt_ms()[batch.access[idx].astype(np.int64)]
         to_resolver = np.where(

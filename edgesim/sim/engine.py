@@ -299,9 +299,10 @@ def _set_up(world: World, what: str, up: bool) -> None:
 
 def _links(world: World, spec: str, cls: str | None) -> list[tuple[str, str, str]]:
     """Links named ``a-b`` (node names) or, for ``outpost:x`` alone, its service link."""
-    if spec.startswith("outpost:") and "-" not in spec.split(":", 1)[1]:
-        key = world.resolve(spec)
-        return [(key, n, k) for n, e in world.graph[key].items() for k in e if k == "service_link"]
+    if spec.startswith("outpost:") and spec in world.nodes:
+        return [
+            (spec, n, k) for n, e in world.graph[spec].items() for k in e if k == "service_link"
+        ]
     a_name, b_name = _split_link(spec)
     a, b = world.resolve(a_name), world.resolve(b_name)
     if not world.graph.has_edge(a, b):

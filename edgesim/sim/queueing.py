@@ -59,14 +59,22 @@ class ServerPool:
         chunk_s: float,
         mean_service_s: float,
         rng: np.random.Generator,
+        *,
+        arrival_rate: float | None = None,
+        commit: bool = True,
     ) -> tuple[F64, npt.NDArray[np.bool_]]:
         """Queueing delay (s) for arrivals at ``offsets_s`` into a chunk of ``chunk_s`` seconds,
-        and which of them are rejected for waiting longer than the timeout."""
+        and which of them are rejected for waiting longer than the timeout.
+
+        ``arrival_rate`` (requests/s) is the pool's whole load in the chunk when these arrivals
+        are only part of it (default: these arrivals alone); with ``commit=False`` the backlog
+        is left for :meth:`end_chunk` to update once all of the chunk's arrivals are known.
+        """
         n = len(offsets_s)
         c = max(self.servers, 1)
         mu = 1.0 / max(mean_service_s, 1e-9)
         capacity = c * mu
-        lam = n / chunk_s if chunk_s > 0 else 0.0
+        lam = arrival_rate if arrival_rate is not None else (n / chunk_s if chunk_s > 0 else 0.0)
         excess = lam - capacity  # requests/s added to the backlog
         limit = self.timeout_s * capacity  # a fuller queue turns arrivals away
         uncapped = np.maximum(self.backlog + excess * offsets_s, 0.0)
@@ -89,8 +97,17 @@ class ServerPool:
             )
             waits = waits + stochastic
         rejected = waits > self.timeout_s
-        self.backlog = min(max(self.backlog + excess * chunk_s, 0.0), limit)
+        if commit:
+            self.backlog = min(max(self.backlog + excess * chunk_s, 0.0), limit)
         return waits, rejected
+
+    def end_chunk(self, arrivals: int, chunk_s: float, mean_service_s: float) -> None:
+        """Carry the backlog over a chunk in which ``arrivals`` requests came in all told."""
+        capacity = max(self.servers, 1) * (1.0 / max(mean_service_s, 1e-9))
+        lam = arrivals / chunk_s if chunk_s > 0 else 0.0
+        self.backlog = min(
+            max(self.backlog + (lam - capacity) * chunk_s, 0.0), self.timeout_s * capacity
+        )
 
     @staticmethod
     def mean_wait_mmc_s(c: int, lam: float, mean_service_s: float) -> float:

@@ -106,3 +106,17 @@ def test_make_fast_cache() -> None:
     assert isinstance(make_fast_cache("sieve", 10), SieveCache)
     with pytest.raises(ValueError, match="fifo-ish"):
         make_fast_cache("fifo-ish", 10)
+
+
+def test_lookup_only_stores_nothing() -> None:
+    fast, ref = CompactLRUCache(1000, initial_entries=16), LRUCache(1000)
+    for c in (fast, ref):
+        c.put(1, 10, 5 * MS, 0)
+    keys = np.array([1, 2, 1, 3])
+    t = np.array([1, 2, 10, 11]) * MS
+    got = fast.process(keys, np.full(4, 10), t, 100 * MS, admit=False)
+    want = [ref.get(int(k), int(tt)) for k, tt in zip(keys, t, strict=True)]
+    assert got.tolist() == want == [1, 0, 2, 0]
+    assert len(fast) == 1
+    assert fast.keys_lru_order() == [1]
+    assert fast.stats.inserts == 1  # the put before, nothing since

@@ -75,9 +75,10 @@ static inline void drop(lru_t *c, int32_t s) {
 static PyObject *process(PyObject *self, PyObject *args) {
     Py_buffer b[12];
     Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "w*w*w*w*w*w*w*y*y*y*y*w*n",
+    int admit = 1;
+    if (!PyArg_ParseTuple(args, "w*w*w*w*w*w*w*y*y*y*y*w*n|p",
                           &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6],
-                          &b[7], &b[8], &b[9], &b[10], &b[11], &start))
+                          &b[7], &b[8], &b[9], &b[10], &b[11], &start, &admit))
         return NULL;
     lru_t c;
     c.table = (int32_t *)b[0].buf; c.mask = (int64_t)(b[0].len / 4) - 1;
@@ -97,14 +98,18 @@ static PyObject *process(PyObject *self, PyObject *args) {
         if (s >= 0) {
             unlink_(&c, s); push_mru(&c, s);
             if ((int64_t)c.exp[s] * 1000000 > t) { out[i] = 1; m[HITS]++; m[BHIT] += (int64_t)c.size[s]; continue; }
-            out[i] = 2; m[STALE_]++; m[BMISS] += sz;
+            out[i] = 2; m[STALE_]++;
+            if (!admit) continue;  /* look-up only: nothing is fetched or stored */
+            m[BMISS] += sz;
             if (sz > cap) { drop(&c, s); m[REJ]++; continue; }
             m[USED] += sz - (int64_t)c.size[s]; c.size[s] = (uint32_t)sz; c.exp[s] = expiry_ms(t, qttl[i]);
             while (m[USED] > cap) { drop(&c, (int32_t)m[HEAD]); m[EVICT]++; }
             m[INS]++;
             continue;
         }
-        out[i] = 0; m[MISSES]++; m[BMISS] += sz;
+        out[i] = 0; m[MISSES]++;
+        if (!admit) continue;
+        m[BMISS] += sz;
         if (sz > cap) { m[REJ]++; continue; }
         m[USED] += sz;
         while (m[USED] > cap) { drop(&c, (int32_t)m[HEAD]); m[EVICT]++; }

@@ -114,8 +114,10 @@ class CompactLRUCache:
         )
 
     def process(
-        self, keys: I64, sizes: I64, now_ns: I64, ttl_ns: I64 | int
+        self, keys: I64, sizes: I64, now_ns: I64, ttl_ns: I64 | int, *, admit: bool = True
     ) -> npt.NDArray[np.uint8]:
+        """Replay requests in order; with ``admit=False`` only look up (a miss or a stale
+        object is not fetched, so nothing is stored or refreshed)."""
         qk = np.ascontiguousarray(keys, dtype=np.int64)
         n = len(qk)
         qs = np.ascontiguousarray(sizes, dtype=np.int64)
@@ -149,6 +151,7 @@ class CompactLRUCache:
                 qttl,
                 out,
                 i,
+                admit,
             )
             if i < n:
                 self._grow()

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edgesim.cache.compact import MAX_OBJECT_BYTES
+from edgesim.cache.compact import MAX_OBJECT_BYTES, CompactLRUCache
 from edgesim.cache.compact import make_fast_cache as make_cache
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
@@ -357,6 +357,9 @@ def _replay(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[
 
 def _lookup_only(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[np.uint8]:
     """Look up without storing (the origin cannot fill misses)."""
+    if isinstance(cache, CompactLRUCache):
+        out: npt.NDArray[np.uint8] = cache.process(keys, sizes, t, ttl, admit=False)
+        return out
     return np.fromiter(
         (cache.get(int(k), int(tt)) for k, tt in zip(keys, t, strict=True)),
         dtype=np.uint8,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from edgesim import __version__
@@ -38,7 +39,9 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.render()}", markup=True, highlight=False)
+            err_console.print(
+                "[bold red]error:[/] " + rich_escape(exc.render()), markup=True, highlight=False
+            )
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

@@ -303,3 +303,60 @@ def test_outpost_service_link_can_be_cut_by_name() -> None:
     w = load_world("aws-world")
     links = _links(w, "outpost:frankfurt-plant-1", None)
     assert links == [("outpost:frankfurt-plant-1", "region:eu-central-1", "service_link")]
+
+
+def test_start_time_zone_does_not_matter() -> None:
+    base = api(duration="10m").replace("seed: 3", "seed: 3\nstart: 2026-01-15T00:00:00Z")
+    base = base.replace("    resolvers: isp", "    resolvers: isp\n    profile: diurnal")
+    other = base.replace("2026-01-15T00:00:00Z", "2026-01-15T09:00:00+09:00")
+    a, b = run_text(base), run_text(other)
+    for g in ("tokyo", "london", "new-york"):
+        assert a.requests(group=g) == b.requests(group=g)
+
+
+def test_ttl_zero_means_every_lookup_asks() -> None:
+    text = api(duration="2m").replace("alias: endpoint:use1}", "alias: endpoint:use1, ttl: 0s}")
+    assert "ttl: 0s" in text
+    r = run_text(text)
+    dns = r.report["dns"]["api.example.com"]
+    assert dns["resolver_misses"] >= dns["queries"] * 0.9
+
+
+def test_workloads_sharing_a_name_keep_their_targets() -> None:
+    text = api(duration="2m").replace(
+        "workloads:\n  - name: api\n    host: api.example.com\n    method: POST\n    size: 2KB\n",
+        "workloads:\n"
+        "  - {name: a, host: same.example.com, target: endpoint:use1, method: POST, size: 2KB}\n"
+        "  - {name: b, host: same.example.com, target: endpoint:euw2, method: POST, size: 2KB}\n",
+    )
+    r = run_text(text)
+    assert r.report["sites"]["region:us-east-1"]["requests"] > 0
+    assert r.report["sites"]["region:eu-west-2"]["requests"] > 0
+
+
+def test_failed_edge_location_counts_toward_failover_time(
+    write: Callable[[str, str], Path],
+) -> None:
+    text = """\
+edgesim: 1
+name: pop failure
+world: tiny
+duration: 4m
+interval: 30s
+clients:
+  - {metros: [london], requests_per_second: 50}
+workloads:
+  - {name: web, host: www.example.com, objects: {count: 100, size: fixed(1KB)}}
+endpoints:
+  - {name: o, site: us-east-1}
+cloudfront:
+  distributions:
+    - {name: site, origins: [{name: o, endpoint: o}]}
+route53:
+  zones:
+    - {name: example.com, records: [{name: www, alias: cloudfront:site}]}
+timeline:
+  - {at: 90s, fail: pop:LHR50}
+"""
+    r = run_text(text)
+    assert 0 < r.failover_time("www.example.com") <= 60

@@ -329,8 +329,8 @@ def _check_events(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -
 
 
 def _known_failable(ctx: SimContext, what: str) -> bool:
-    if any(what in svc.targets() for svc in ctx.services):
-        return True
+    if what.startswith("endpoint:"):
+        return any(what in svc.targets() for svc in ctx.services)
     kind = what.split(":", 1)[0] if ":" in what else ""
     if kind == "az":
         zone = what[3:]

@@ -7,6 +7,7 @@ a service never means editing this file.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -49,10 +50,14 @@ class ClientSpec(Strict):
     """A set of users: which metros, how many requests, on which networks."""
 
     name: Name | None = Field(default=None, description="label for reports (a segment)")
-    metros: Literal["all"] | Annotated[str, Field(pattern=r"^top-[0-9]+$")] | list[Name] = Field(
-        description="top-N by population, all, or a list of client group ids"
+    metros: (
+        Literal["all"]
+        | Annotated[str, Field(pattern=r"^top-[0-9]+$")]
+        | Annotated[list[Name], Field(min_length=1)]
+    ) = Field(description="top-N by population, all, or a list of client group ids")
+    requests_per_second: float = Field(
+        gt=0, le=10_000_000, allow_inf_nan=False, description="mean rate across the selection"
     )
-    requests_per_second: float = Field(gt=0, description="mean rate across the selection")
     profile: Literal["flat", "diurnal"] | DiurnalProfile = "flat"
     access: AccessKind | dict[AccessKind, float] | None = Field(
         default=None, description="access mix (default: each metro's own access)"
@@ -68,9 +73,24 @@ class ClientSpec(Strict):
     @classmethod
     def _mix(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            total = sum(v.values())
-            if any(x < 0 for x in v.values()) or total <= 0:
-                raise ValueError("shares must be non-negative and not all zero")
+            vals = [float(x) for x in v.values()]
+            if any(not math.isfinite(x) or x < 0 for x in vals) or sum(vals) <= 0:
+                raise ValueError("shares must be finite, non-negative and not all zero")
+        return v
+
+    @field_validator("metros", mode="before")
+    @classmethod
+    def _some(cls, v: Any) -> Any:
+        if isinstance(v, list) and not v:
+            raise ValueError("name at least one metro (or top-N, or all)")
+        return v
+
+    @field_validator("metros")
+    @classmethod
+    def _unique(cls, v: Any) -> Any:
+        if isinstance(v, list) and len(set(v)) != len(v):
+            dup = next(x for x in v if v.count(x) > 1)
+            raise ValueError(f"'{dup}' is listed twice")
         return v
 
 
@@ -92,7 +112,9 @@ class WorkloadSpec(Strict):
         description="service target for a host no DNS zone answers, e.g. endpoint:api or "
         "cloudfront:site",
     )
-    share: float | None = Field(default=None, gt=0, description="share of requests")
+    share: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="share of requests"
+    )
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE"] = "GET"
     objects: ObjectsSpec | None = None
     size: SizeDist | None = Field(default=None, description="response size for dynamic calls")
@@ -121,7 +143,7 @@ class DegradeSpec(Strict):
 
 
 class FlashCrowdSpec(Strict):
-    factor: float = Field(gt=0, description="multiply the request rate by this")
+    factor: float = Field(gt=0, le=1000, description="multiply the request rate by this")
     duration: Duration
     metros: list[Name] | None = Field(default=None, description="default: every client group")
 
@@ -160,6 +182,14 @@ class ScenarioBase(Strict):
     workloads: list[WorkloadSpec] = Field(min_length=1)
     timeline: list[EventSpec] = Field(default_factory=list)
     assertions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> ScenarioBase:
+        names = [c.name for c in self.clients if c.name is not None]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup is not None:
+            raise ValueError(f"two clients entries are named '{dup}'")
+        return self
 
     @field_validator("start")
     @classmethod

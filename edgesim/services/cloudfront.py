@@ -82,6 +82,12 @@ class CachePolicySpec(BaseModel):
     default_ttl: Duration = Field(default="1d", validate_default=True)
     max_ttl: Duration = Field(default="365d", validate_default=True)
 
+    @model_validator(mode="after")
+    def _order(self) -> CachePolicySpec:
+        if self.min_ttl > self.max_ttl:
+            raise ValueError("min_ttl is above max_ttl")
+        return self
+
 
 class CachesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -414,6 +420,25 @@ class CloudFront(Service):
             )
         for i, d in enumerate(config.distributions):
             where = f"cloudfront.distributions[{i}]"
+            if d.name in self.dists or any(x.name == d.name for x in config.distributions[:i]):
+                problems.append(
+                    Problem(
+                        f"duplicate distribution name '{d.name}'",
+                        path=f"{where}.name",
+                        expected="unique names",
+                    )
+                )
+                continue
+            onames = [o.name for o in d.origins]
+            dup = next((o for o in onames if onames.count(o) > 1), None)
+            if dup is not None:
+                problems.append(
+                    Problem(
+                        f"duplicate origin name '{dup}'",
+                        path=f"{where}.origins",
+                        expected="unique names",
+                    )
+                )
             if d.origin_shield is not None and f"region:{d.origin_shield}" not in ctx.world.nodes:
                 problems.append(
                     Problem(
@@ -487,7 +512,10 @@ class CloudFront(Service):
             return None
         if not isinstance(payload, dict) or "distribution" not in payload:
             return "invalidate takes {distribution: NAME, paths: [/path, /prefix*]}"
-        if payload["distribution"] not in self.dists:
+        if (
+            not isinstance(payload["distribution"], str)
+            or payload["distribution"] not in self.dists
+        ):
             return f"no distribution '{payload['distribution']}'"
         paths = payload.get("paths", ["/*"])
         if not isinstance(paths, list) or not paths:
@@ -502,7 +530,7 @@ class CloudFront(Service):
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
         if action != "invalidate":
             return
-        name = payload.get("distribution") if isinstance(payload, dict) else payload
+        name = payload.get("distribution") if isinstance(payload, dict) else str(payload)
         paths = payload.get("paths", ["/*"]) if isinstance(payload, dict) else ["/*"]
         dist = self.dists.get(str(name))
         if dist is None:

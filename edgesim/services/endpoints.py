@@ -134,6 +134,8 @@ class EndpointTarget(Target):
         if ctx.chunk_start_ns != self._chunk_start:
             self._chunk_start = ctx.chunk_start_ns
             self._arrivals = 0
+            if ctx.load_changed:
+                self._last_rate = 0.0
         self._arrivals += n
         rate = max(self._arrivals / chunk_s, self._last_rate)
         waits_s, rejected = self.pool.waits_s(
@@ -192,6 +194,15 @@ class Endpoints(Service):
                 problems.append(
                     Problem(
                         exc.problems[0].message,
+                        path=f"endpoints[{i}].site",
+                        expected="a region, Local Zone, Wavelength zone or Outpost",
+                    )
+                )
+                continue
+            if ctx.world.nodes[site].kind not in SITE_KINDS:
+                problems.append(
+                    Problem(
+                        f"'{spec.site}' is not a place an endpoint can run",
                         path=f"endpoints[{i}].site",
                         expected="a region, Local Zone, Wavelength zone or Outpost",
                     )

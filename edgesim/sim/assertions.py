@@ -95,7 +95,7 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
                 f"unknown metric '{metric}'; expected one of: {', '.join(METRICS)}"
             )
         _check_filters(filters, ENGINE_FILTERS)
-        if metric != "latency" and "group" in filters:
+        if metric != "latency" and ("group" in filters or "segment" in filters):
             raise AssertionSyntaxError("phase metrics are kept per workload, not per group")
         value = _duration_ms(raw)
     elif func in RATIO_FUNCS:
@@ -111,7 +111,7 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
     elif func in COUNT_FUNCS:
         _no_metric(func, metric)
         _check_filters(filters, ENGINE_FILTERS)
-        value = float(raw.replace("_", ""))
+        value = _count(raw)
     elif func in service_funcs:
         _no_metric(func, metric)
         kind = service_funcs[func]
@@ -120,7 +120,7 @@ def parse_assertion(text: str, service_funcs: dict[str, str]) -> Assertion:
             if kind == "ratio"
             else _duration_s(raw)
             if kind == "duration"
-            else float(raw)
+            else _count(raw)
         )
     else:
         known = sorted(
@@ -145,6 +145,16 @@ def _check_filters(filters: dict[str, str], allowed: tuple[str, ...]) -> None:
             raise AssertionSyntaxError(
                 f"unknown filter '{k}'; expected one of: {', '.join(allowed)}"
             )
+
+
+def _count(raw: str) -> float:
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise AssertionSyntaxError(f"'{raw}' is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise AssertionSyntaxError(f"'{raw}' is not a finite number")
+    return value
 
 
 def _duration_ms(raw: str) -> float:

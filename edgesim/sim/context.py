@@ -36,6 +36,9 @@ class SimContext:
     chunk_start_ns: int = 0
     chunk_ns: int = 0
     warmup_ns: int = 0
+    load_changed: bool = False
+    """True in a chunk that starts at an event or a flash crowd's edge: rate estimates carried
+    over from the previous chunk do not apply."""
     """Requests before this are served (caches warm up) but left out of every count."""
     events: list[dict[str, Any]] = field(default_factory=list)
     workloads: list[Any] = field(default_factory=list)

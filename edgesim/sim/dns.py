@@ -125,6 +125,7 @@ class DnsStage:
         user and resolver, and the ms spent between resolver and authoritative servers.
         """
         n = len(idx)
+        ttl_ns = max(int(ttl_ns), 1)  # a TTL of 0: resolvers cache nothing, every lookup asks
         stats = self.stats.setdefault(host, DnsStats())
         cache = self.caches.setdefault(host, {})
         ng = self.n_groups
@@ -204,13 +205,19 @@ class DnsStage:
                     int(entry[last_row]),
                     int(t[last_row]),
                 )
-        # Answers pointing at a target that is down right now (failover in progress).
+        # Answers pointing at a target, or an entry node (an edge location), that is down
+        # right now: users sent to a dead address while DNS fails over.
+        bad = np.zeros(n, dtype=bool)
         for ti in np.unique(target[target >= 0]):
             if not self.targets[int(ti)].is_up(self.ctx):
-                bad_t = t[(target == ti) & (t >= self.ctx.warmup_ns)]
-                if len(bad_t):
-                    stats.bad_answers += len(bad_t)
-                    stats.note_bad(int(bad_t.min()), int(bad_t.max()), ttl_ns)
+                bad |= target == ti
+        if self.ctx.world.down_nodes:
+            down = np.array([k in self.ctx.world.down_nodes for k in self.ctx.node_keys])
+            bad |= (entry >= 0) & down[np.maximum(entry, 0)]
+        bad_t = t[bad & (t >= self.ctx.warmup_ns)]
+        if len(bad_t):
+            stats.bad_answers += len(bad_t)
+            stats.note_bad(int(bad_t.min()), int(bad_t.max()), ttl_ns)
         # Costs.
         access_rtt = self.ctx.access_rtt_ms()[batch.access[idx].astype(np.int64)]
         to_resolver = np.where(

@@ -14,7 +14,7 @@ import functools
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 
 import numpy as np
@@ -97,6 +97,7 @@ class Run:
         for start, stop, _, _ in self.flash:
             boundaries.update((start, stop))
         boundaries.update(ev.at for ev in self.events)
+        changes = {ev.at for ev in self.events} | {b for f in self.flash for b in f[:2]}
         cuts = sorted(b for b in boundaries if 0 < b <= end)
         total_rate = sum(g.rate_rps for g in self.groups) or 1.0
         step = int(min(MAX_CHUNK_NS, max(NS // 100, TARGET_REQUESTS_PER_CHUNK / total_rate * NS)))
@@ -117,6 +118,7 @@ class Run:
                 while ci < len(cuts) and cuts[ci] <= t:
                     ci += 1
                 t1 = min(cuts[ci] if ci < len(cuts) else end, t + step, end)
+                self.ctx.load_changed = t in changes
                 self._chunk(t, t1)
                 for svc in self.services:
                     svc.tick(t1)
@@ -140,7 +142,8 @@ class Run:
         ctx = self.ctx
         ctx.chunk_start_ns, ctx.chunk_ns, ctx.now_ns = t0, t1 - t0, t0
         p = ctx.world.params
-        start_hour = self.start.hour + self.start.minute / 60
+        start_utc = self.start.astimezone(UTC)
+        start_hour = start_utc.hour + start_utc.minute / 60 + start_utc.second / 3600
         if self.generator is None:
             self.generator = Generator(
                 self.groups,
@@ -181,7 +184,10 @@ class Run:
                 return rt.service.resolve(rt.host, where, t_ns)
             return [rt.target], np.zeros(len(where), dtype=np.int64), rt.ttl_ns
 
-        tgt, entry, user_ms, auth_ms = self.dns.lookup(rt.host, batch, idx, resolve, rt.ttl_ns)
+        # Resolver caches are per name; a name sent straight to a target (no DNS service) is
+        # cached per target, so two workloads sharing a name keep their own answers.
+        cache_name = rt.host if rt.target is None else f"{rt.host} ({rt.target.key})"
+        tgt, entry, user_ms, auth_ms = self.dns.lookup(cache_name, batch, idx, resolve, rt.ttl_ns)
         out.phase_ms["dns"][idx] = user_ms + auth_ms
         out.hop("user↔resolver")[idx] += user_ms
         out.hop("resolver↔authoritative")[idx] += auth_ms

@@ -188,6 +188,8 @@ class World:
         if ":" in name:
             prefix, _, ident = name.partition(":")
             kind = KIND_ALIASES.get(prefix)
+            if kind is not None and kinds is not None and kind not in kinds:
+                return self._unknown(name, kinds)
             if kind is not None:
                 key = f"{kind}:{ident}"
                 if key in self.nodes:

@@ -108,22 +108,11 @@ class Metrics:
             if name not in self.hop_sum:
                 self.hop_sum[name] = np.zeros(n)
             self.hop_sum[name] += np.bincount(pok, weights=take(arr)[ok], minlength=n)
-        site = take(out.site).astype(np.int64)
-        has = site >= 0
-        if has.any():
-            self.site_requests += np.bincount(site[has], minlength=self.n_nodes)
-            sel = has & ok
-            rows = self.site_row[site[sel]]
-            known = rows >= 0
-            self.sites.record_buckets(rows[known], buckets[sel][known])
-        pop = take(out.pop).astype(np.int64)
-        has = pop >= 0
-        if has.any():
-            self.pop_requests += np.bincount(pop[has], minlength=self.n_nodes)
-            sel = has & ok
-            rows = self.pop_row[pop[sel]]
-            known = rows >= 0
-            self.pops.record_buckets(rows[known], buckets[sel][known])
+        for nodes, counts, row, hist in (
+            (take(out.site), self.site_requests, self.site_row, self.sites),
+            (take(out.pop), self.pop_requests, self.pop_row, self.pops),
+        ):
+            _record_by_node(nodes.astype(np.int64), ok, buckets, counts, row, hist)
         # Time series (the chunk lies within one interval).
         t0 = int(take(batch.t_ns)[0])
         iv = (t0 - self.warmup_ns) // self.interval_ns
@@ -152,3 +141,22 @@ class Metrics:
         self.series.append(row)
         self._reset_interval()
         self._iv_index = -1
+
+
+def _record_by_node(
+    nodes: I64,
+    ok: npt.NDArray[np.bool_],
+    buckets: I64,
+    counts: I64,
+    row: I64,
+    hist: HistogramSet,
+) -> None:
+    """Count requests per node (-1: none) and add successful ones to that node's histogram."""
+    has = nodes >= 0
+    if not has.any():
+        return
+    counts += np.bincount(nodes[has], minlength=len(counts))
+    sel = has & ok
+    rows = row[nodes[sel]]
+    known = rows >= 0
+    hist.record_buckets(rows[known], buckets[sel][known])

@@ -369,7 +369,15 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
             if d > nearest + p.attach_slack_km:
                 continue
             hub = hubs[int(hj)].key
-            if leaf.kind == NodeKind.REGION:
+            # (ingress processing at the site, whether it joins the AWS backbone)
+            ingress, on_backbone = {
+                NodeKind.REGION: (p.region_ingress_one_way_ms, True),
+                NodeKind.POP: (p.pop_ingress_one_way_ms, True),
+                # Local Zones have their own internet connection (edge-services.md); their
+                # backbone traffic hairpins through the parent region (_special_links).
+                NodeKind.LOCAL_ZONE: (p.region_ingress_one_way_ms, False),
+            }.get(leaf.kind, (0.0, False))  # users and resolvers: the internet only
+            if on_backbone:
                 _add_edge(
                     g,
                     leaf.key,
@@ -378,68 +386,20 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
                     gc_km=d,
                     route_factor=p.terrestrial_route_factor,
                     params=p,
-                    proc_ms=p.region_ingress_one_way_ms,
+                    proc_ms=ingress,
                     loss=p.backbone_loss_per_hop,
                 )
-                _add_edge(
-                    g,
-                    leaf.key,
-                    hub,
-                    LinkClass.INTERNET,
-                    gc_km=d,
-                    route_factor=p.metro_route_factor,
-                    params=p,
-                    proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                    loss=p.internet_loss_per_hop,
-                )
-            elif leaf.kind == NodeKind.POP:
-                _add_edge(
-                    g,
-                    leaf.key,
-                    hub,
-                    LinkClass.BACKBONE,
-                    gc_km=d,
-                    route_factor=p.terrestrial_route_factor,
-                    params=p,
-                    proc_ms=p.pop_ingress_one_way_ms,
-                    loss=p.backbone_loss_per_hop,
-                )
-                _add_edge(
-                    g,
-                    leaf.key,
-                    hub,
-                    LinkClass.INTERNET,
-                    gc_km=d,
-                    route_factor=p.metro_route_factor,
-                    params=p,
-                    proc_ms=p.pop_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                    loss=p.internet_loss_per_hop,
-                )
-            elif leaf.kind == NodeKind.LOCAL_ZONE:
-                # Local Zones have their own internet connection (edge-services.md).
-                _add_edge(
-                    g,
-                    leaf.key,
-                    hub,
-                    LinkClass.INTERNET,
-                    gc_km=d,
-                    route_factor=p.metro_route_factor,
-                    params=p,
-                    proc_ms=p.region_ingress_one_way_ms + p.internet_hop_one_way_ms,
-                    loss=p.internet_loss_per_hop,
-                )
-            else:  # clients and resolvers
-                _add_edge(
-                    g,
-                    leaf.key,
-                    hub,
-                    LinkClass.INTERNET,
-                    gc_km=d,
-                    route_factor=p.metro_route_factor,
-                    params=p,
-                    proc_ms=p.internet_hop_one_way_ms,
-                    loss=p.internet_loss_per_hop,
-                )
+            _add_edge(
+                g,
+                leaf.key,
+                hub,
+                LinkClass.INTERNET,
+                gc_km=d,
+                route_factor=p.metro_route_factor,
+                params=p,
+                proc_ms=ingress + p.internet_hop_one_way_ms,
+                loss=p.internet_loss_per_hop,
+            )
 
 
 def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> None:

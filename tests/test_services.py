@@ -406,3 +406,99 @@ def test_invalid_record_sets_are_refused() -> None:
 
     with pytest.raises(InputError, match="set"):
         run(api(recs))
+
+
+HC = """\
+edgesim: 1
+name: health checks
+world: aws-world
+seed: 2
+duration: 5m
+interval: 30s
+clients:
+  - {{metros: [tokyo, london, new-york], requests_per_second: 60}}
+workloads:
+  - {{name: api, host: api.example.com, method: POST, size: 1KB}}
+endpoints:
+  - {{name: use1, site: us-east-1, servers: 64, service_time: "fixed(5ms)"}}
+  - {{name: euw1, site: eu-west-1, servers: 64, service_time: "fixed(5ms)"}}
+route53:
+  health_checks:
+    - {{name: hc, target: endpoint:use1, interval: {interval}, failure_threshold: {threshold}}}
+  zones:
+    - name: example.com
+      records:
+        - {{name: api, policy: failover, set: p, failover: primary, alias: endpoint:use1,
+           health_check: hc, evaluate_target_health: false}}
+        - {{name: api, policy: failover, set: s, failover: secondary, alias: endpoint:euw1}}
+timeline:
+  - {{at: 60s, fail: endpoint:use1}}
+  - {{at: 200s, recover: endpoint:use1}}
+"""
+
+
+@pytest.mark.parametrize(("interval", "threshold"), [("10s", 3), ("30s", 2), ("10s", 1)])
+def test_health_check_detects_after_interval_times_threshold(interval: str, threshold: int) -> None:
+    r = run(HC.format(interval=interval, threshold=threshold))
+    hc = r.report["services"]["route53"]["health_checks"]["hc"]
+    down, up = hc["transitions"][0], hc["transitions"][1]
+    step = int(interval[:-1])
+    # probes at multiples of the interval; the failure at 60 s is seen by the first probe at
+    # or after it, and the status flips after `threshold` failed probes in a row
+    assert down == {
+        "at_s": 60 + step * (threshold - 1) if 60 % step == 0 else None,
+        "healthy": False,
+        "since_last_event_s": step * (threshold - 1),
+    }
+    assert up["healthy"] is True
+    assert up["at_s"] >= 200
+    # users keep the dead answer for detection time + up to one TTL (60 s)
+    assert (
+        step * (threshold - 1)
+        <= r.failover_time("api.example.com")
+        <= (step * (threshold - 1) + 60 + step)
+    )
+
+
+def test_unknown_health_check_is_refused() -> None:
+    from edgesim.errors import InputError
+
+    text = HC.format(interval="10s", threshold=3).replace(
+        "health_check: hc,", "health_check: nope,"
+    )
+    with pytest.raises(InputError, match="no health check named 'nope'"):
+        run(text)
+
+
+def test_checker_state_machine_and_18_percent_rule() -> None:
+    from edgesim.route53.health import CalculatedCheck, EndpointCheck
+
+    seen = {"r1": True, "r2": True, "r3": True, "r4": True, "r5": True, "r6": True}
+    chk = EndpointCheck(
+        name="x", regions=list(seen), interval_ns=10, failure_threshold=2, probe=lambda r: seen[r]
+    )
+    for r in ("r1", "r2", "r3", "r4", "r5"):
+        seen[r] = False  # 1 of 6 = 16.7 % healthy: not more than 18 %
+    chk.run(10)
+    assert chk.healthy  # one failure is not enough with threshold 2
+    chk.run(20)
+    assert not chk.healthy
+    seen["r2"] = True  # 2 of 6 = 33 %: healthy again once r2 has passed twice
+    chk.run(30)
+    assert not chk.healthy
+    chk.run(40)
+    assert chk.healthy
+    assert chk.transitions == [(20, False), (40, True)]
+    inv = EndpointCheck(
+        name="i",
+        regions=["a", "b", "c"],
+        interval_ns=10,
+        failure_threshold=1,
+        probe=lambda r: True,
+        inverted=True,
+    )
+    assert not inv.healthy
+    calc = CalculatedCheck(name="c", children=[chk, inv], threshold=2)
+    calc.update(50)
+    assert not calc.healthy
+    assert CalculatedCheck(name="z", children=[inv], threshold=0).healthy

@@ -10,7 +10,7 @@ timeline actions it handles and its part of the report. Nothing in the engine na
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -94,6 +94,14 @@ class Service(ABC):
         """``fail:``/``recover:`` of something this service owns (``endpoint:x``); True if
         handled."""
         return False
+
+    def boundaries(self, duration_ns: int) -> Iterable[int]:
+        """Moments (ns) at which this service's state may change on its own (health checks):
+        the engine starts a chunk there, so nothing is decided on a stale state."""
+        return ()
+
+    def begin(self, now_ns: int) -> None:  # noqa: B027
+        """Called at the start of every chunk, after the timeline's events due then."""
 
     def tick(self, now_ns: int) -> None:  # noqa: B027
         """Called at every chunk boundary (health checks, scaling, …)."""

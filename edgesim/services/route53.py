@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar, Literal
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgesim import route53 as policies  # the I/O-free policy decisions
 from edgesim.errors import InputError, Problem
+from edgesim.route53.health import CHECKER_REGIONS, CalculatedCheck, EndpointCheck
 from edgesim.services.base import Service, Target
 from edgesim.sim.context import SimContext
 from edgesim.topology.model import LinkClass, NodeKind
@@ -59,6 +61,7 @@ class RecordSpec(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     bias: int = Field(default=0, ge=-99, le=99, description="geoproximity bias")
     evaluate_target_health: bool = True
+    health_check: str | None = Field(default=None, description="name of a health check")
     ttl: Duration | None = Field(default=None, description="alias records take the target's")
 
     @model_validator(mode="after")
@@ -79,6 +82,38 @@ class RecordSpec(BaseModel):
         return self
 
 
+class HealthCheckSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    type: Literal["http", "https", "tcp", "calculated"] = "https"
+    target: str | None = Field(default=None, description="endpoint:NAME (not for calculated)")
+    interval: Literal["10s", "30s"] = Field(default="30s", description="RequestInterval")
+    failure_threshold: int = Field(default=3, ge=1, le=10)
+    regions: list[str] = Field(
+        default_factory=lambda: list(CHECKER_REGIONS),
+        min_length=3,
+        description="checker regions (at least 3 of the 8)",
+    )
+    children: list[str] = Field(default_factory=list, description="calculated: child checks")
+    threshold: int = Field(default=1, ge=0, le=256, description="calculated: healthy children")
+    inverted: bool = False
+    disabled: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> HealthCheckSpec:
+        if self.type == "calculated":
+            if not self.children or self.target is not None:
+                raise ValueError("a calculated check has children and no target")
+        elif self.target is None:
+            raise ValueError(f"a {self.type} check needs a target")
+        bad = [r for r in self.regions if r not in CHECKER_REGIONS]
+        if bad:
+            raise ValueError(
+                f"'{bad[0]}' is not a health-checker region (one of {', '.join(CHECKER_REGIONS)})"
+            )
+        return self
+
+
 class ZoneSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
@@ -88,6 +123,7 @@ class ZoneSpec(BaseModel):
 class Route53Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     zones: list[ZoneSpec] = Field(min_length=1)
+    health_checks: list[HealthCheckSpec] = Field(default_factory=list)
 
 
 class Record:
@@ -132,6 +168,8 @@ class Route53(Service):
         """Weights changed by ``set_weight`` events, by (name, set identifier)."""
         self.rng = ctx.rng("route53")
         problems: list[Problem] = []
+        self.checks: dict[str, EndpointCheck | CalculatedCheck] = {}
+        self._build_checks(config, ctx, problems)
         for zi, zone in enumerate(config.zones):
             for ri, rec in enumerate(zone.records):
                 where = f"route53.zones[{zi}].records[{ri}]"
@@ -190,6 +228,15 @@ class Route53(Service):
                     bias=rec.bias,
                     evaluate_target_health=rec.evaluate_target_health,
                 )
+                if rec.health_check is not None and rec.health_check not in self.checks:
+                    problems.append(
+                        Problem(
+                            f"no health check named '{rec.health_check}'",
+                            path=f"{where}.health_check",
+                            expected="a name from route53.health_checks",
+                        )
+                    )
+                    continue
                 fqdn = _fqdn(rec.name, zone.name)
                 self.records[fqdn].append(Record(rec, fqdn, target, region_node, model))
         for fqdn, recs in self.records.items():
@@ -217,7 +264,105 @@ class Route53(Service):
         return int(min(ttls))
 
     def _healthy(self, rec: Record) -> bool:
+        """A record's health: its health check's status (if any) and, with Evaluate Target
+        Health, its target's state; a record with neither is always healthy."""
+        if rec.spec.health_check is not None and not self.checks[rec.spec.health_check].healthy:
+            return False
         return not rec.spec.evaluate_target_health or rec.target.is_up(self.ctx)
+
+    def _build_checks(
+        self, config: Route53Config, ctx: SimContext, problems: list[Problem]
+    ) -> None:
+        names = [h.name for h in config.health_checks]
+        for i, h in enumerate(config.health_checks):
+            where = f"route53.health_checks[{i}]"
+            if names.count(h.name) > 1 and names.index(h.name) != i:
+                problems.append(Problem(f"duplicate health check '{h.name}'", path=f"{where}.name"))
+                continue
+            if h.type == "calculated":
+                continue
+            target = ctx.targets.get(h.target or "")
+            if target is None or not (h.target or "").startswith("endpoint:"):
+                problems.append(
+                    Problem(
+                        f"no endpoint named '{h.target}'",
+                        path=f"{where}.target",
+                        expected="endpoint:NAME",
+                    )
+                )
+                continue
+            missing = [r for r in h.regions if f"region:{r}" not in ctx.world.nodes]
+            if missing:
+                problems.append(
+                    Problem(
+                        f"checker region '{missing[0]}' is not in this world",
+                        path=f"{where}.regions",
+                    )
+                )
+                continue
+            self.checks[h.name] = EndpointCheck(
+                name=h.name,
+                regions=h.regions,
+                interval_ns=int(h.interval[:-1]) * 1_000_000_000,
+                failure_threshold=h.failure_threshold,
+                probe=self._probe(target),
+                inverted=h.inverted,
+                disabled=h.disabled,
+            )
+        for i, h in enumerate(config.health_checks):
+            if h.type != "calculated" or h.name in self.checks:
+                continue
+            kids = [self.checks.get(c) for c in h.children]
+            if any(k is None for k in kids):
+                bad = next(c for c in h.children if c not in self.checks)
+                problems.append(
+                    Problem(
+                        f"no health check named '{bad}' (calculated checks may "
+                        "not nest in this version)",
+                        path=f"route53.health_checks[{i}].children",
+                    )
+                )
+                continue
+            self.checks[h.name] = CalculatedCheck(
+                name=h.name,
+                children=[k for k in kids if k is not None],
+                threshold=h.threshold,
+                inverted=h.inverted,
+                disabled=h.disabled,
+            )
+
+    def _probe(self, target: Target) -> Callable[[str], bool]:
+        """A checker in ``region`` succeeds while the target is up and reachable from there."""
+        site = getattr(target, "site", -1)
+
+        def probe(region: str) -> bool:
+            if not target.is_up(self.ctx):
+                return False
+            node = self.ctx.idx(f"region:{region}")
+            if self.ctx.node_keys[node] in self.ctx.world.down_nodes:
+                return False
+            one_way = self.ctx.site_one_way_ms(np.array([node], dtype=np.int32), int(site))
+            return bool(np.isfinite(one_way[0]))
+
+        return probe
+
+    def boundaries(self, duration_ns: int) -> list[int]:
+        out: set[int] = set()
+        for c in self.checks.values():
+            if isinstance(c, EndpointCheck):
+                out.update(range(c.interval_ns, duration_ns, c.interval_ns))
+        return sorted(out)
+
+    def begin(self, now_ns: int) -> None:
+        ran = False
+        for c in self.checks.values():
+            if isinstance(c, EndpointCheck) and now_ns > 0 and now_ns % c.interval_ns == 0:
+                c.run(now_ns)
+                ran = True
+        if ran:
+            for c in self.checks.values():
+                if isinstance(c, CalculatedCheck):
+                    c.update(now_ns)
 
     def resolve(self, host: str, where: I32, t_ns: int) -> tuple[list[Target | None], I64, int]:
         """Answer each query (located at node ``where[i]``) by the records' policy."""
@@ -278,10 +423,25 @@ class Route53(Service):
             self.weights[(name, str(payload["set"]))] = int(payload["weight"])
 
     def report(self) -> dict[str, Any]:
+        events = [e["at_s"] for e in self.ctx.events]
+        checks = {}
+        for name, c in sorted(self.checks.items()):
+            trans = []
+            for at, healthy in c.transitions:
+                cause = max((e for e in events if e <= at / 1e9), default=None)
+                trans.append(
+                    {
+                        "at_s": at / 1e9,
+                        "healthy": healthy,
+                        "since_last_event_s": None if cause is None else round(at / 1e9 - cause, 3),
+                    }
+                )
+            checks[name] = {"healthy_at_end": c.healthy, "transitions": trans}
         return {
+            "health_checks": checks,
             "records": {
                 h: [r.spec.set or "simple" for r in rs] for h, rs in sorted(self.records.items())
-            }
+            },
         }
 
 

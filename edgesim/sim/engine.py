@@ -97,6 +97,8 @@ class Run:
         for start, stop, _, _ in self.flash:
             boundaries.update((start, stop))
         boundaries.update(ev.at for ev in self.events)
+        for svc in self.services:
+            boundaries.update(svc.boundaries(end))
         changes = {ev.at for ev in self.events} | {b for f in self.flash for b in f[:2]}
         cuts = sorted(b for b in boundaries if 0 < b <= end)
         total_rate = sum(g.rate_rps for g in self.groups) or 1.0
@@ -115,6 +117,8 @@ class Run:
             ci = 0
             while t < end and not self.interrupted:
                 clock.run_until(t)  # events due now
+                for svc in self.services:
+                    svc.begin(t)  # e.g. health checks due now, seeing the world after events
                 while ci < len(cuts) and cuts[ci] <= t:
                     ci += 1
                 t1 = min(cuts[ci] if ci < len(cuts) else end, t + step, end)

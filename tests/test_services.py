@@ -502,3 +502,31 @@ def test_checker_state_machine_and_18_percent_rule() -> None:
     calc.update(50)
     assert not calc.healthy
     assert CalculatedCheck(name="z", children=[inv], threshold=0).healthy
+
+
+def test_users_who_overstay_ttls_see_failures_longer() -> None:
+    recs = """\
+        - {name: api, policy: latency, set: a, region: us-east-1, alias: endpoint:use1}
+        - {name: api, policy: latency, set: c, region: ap-northeast-1, alias: endpoint:apne1}
+"""
+    base = api(recs, duration="8m", timeline="[{at: 90s, fail: region:ap-northeast-1}]")
+    normal = run(base)
+    sticky = run(base.replace("timeline:", "dns: {overstay_share: 100%, overstay: 3m}\ntimeline:"))
+    assert normal.failover_time("api.example.com") <= 60
+    assert sticky.failover_time("api.example.com") > 120
+    assert sticky.availability(group="tokyo") < normal.availability(group="tokyo")
+
+
+def test_negative_answers_are_cached_for_the_negative_ttl() -> None:
+    recs = (
+        "        - {name: api, policy: geolocation, set: jp, country: JP, alias: endpoint:apne1}\n"
+    )
+    short = run(api(recs, duration="6m").replace("timeline:", "dns: {negative_ttl: 1s}\ntimeline:"))
+    long_ = run(
+        api(recs, duration="6m").replace("timeline:", "dns: {negative_ttl: 15m}\ntimeline:")
+    )
+    # London's and New York's resolvers get NODATA: with a 15 min negative TTL they ask once
+    assert (
+        long_.report["dns"]["api.example.com"]["resolver_misses"]
+        < short.report["dns"]["api.example.com"]["resolver_misses"]
+    )

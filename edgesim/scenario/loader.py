@@ -157,9 +157,12 @@ def _prepare(
         raise InputError(problems, file=file)
     stage = DnsStage(
         ctx,
-        stub_hit_ratio=0.5,
+        stub_hit_ratio=scn.dns.stub_cache,
         isp_resolver_rtt_ms=2 * world.params.internet_hop_one_way_ms,
         group_nodes=ctx.group_node(),
+        overstay_share=scn.dns.overstay_share,
+        overstay_ns=scn.dns.overstay,
+        negative_ttl_ns=scn.dns.negative_ttl,
     )
     site_kinds = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
     site_nodes = np.array(

@@ -162,6 +162,21 @@ class EventSpec(Strict):
     note: str = ""
 
 
+class DnsSpec(Strict):
+    """How users' software and resolvers treat DNS answers."""
+
+    stub_cache: Fraction = Field(
+        default=0.5, description="share of new connections whose OS/browser has the name"
+    )
+    overstay_share: Fraction = Field(
+        default=0.0, description="share of users whose software keeps answers past the TTL"
+    )
+    overstay: Duration = Field(default="5m", validate_default=True, description="for how long")
+    negative_ttl: Duration = Field(
+        default="15m", validate_default=True, description="how long a resolver keeps no-answer"
+    )
+
+
 class ScenarioBase(Strict):
     edgesim: Literal[1] = Field(description="format version")
     name: str
@@ -180,6 +195,7 @@ class ScenarioBase(Strict):
     )
     clients: list[ClientSpec] = Field(min_length=1)
     workloads: list[WorkloadSpec] = Field(min_length=1)
+    dns: DnsSpec = Field(default_factory=DnsSpec)
     timeline: list[EventSpec] = Field(default_factory=list)
     assertions: list[str] = Field(default_factory=list)
 

@@ -71,6 +71,12 @@ class DnsStage:
     stub_hit_ratio: float
     isp_resolver_rtt_ms: float
     group_nodes: I32
+    overstay_share: float = 0.0
+    """Share of users whose software keeps answers past their TTL (old Java, some apps)."""
+    overstay_ns: int = 0
+    """How long past the TTL they keep them."""
+    negative_ttl_ns: int = 900_000_000_000
+    """How long a resolver keeps a "no answer" (the SOA minimum: Route 53's 900 s)."""
     targets: list[Target] = field(default_factory=list)
     _target_pos: dict[str, int] = field(default_factory=dict)
     caches: dict[str, dict[int, Entry]] = field(default_factory=dict)
@@ -154,6 +160,13 @@ class DnsStage:
         uk = sk[starts].tolist()
         olds = [cache.get(int(k)) for k in uk]
         ts = t[order]
+        # Users who overstay TTLs keep their old answer instead of asking (unless their resolver
+        # has nothing at all): they are left out of the walk below.
+        overstay = np.zeros(n, dtype=bool)
+        if self.overstay_share > 0:
+            overstay = (batch.u_dns[idx] * 1000.0) % 1.0 < self.overstay_share
+        has_old = np.array([o is not None for o in olds], dtype=bool)
+        ts_walk = np.where(overstay[order] & has_old[seg], -2, ts)
         # Misses, all keys at once: a request that finds its resolver's answer expired asks
         # again (a reused connection or a stub cache does not outlive the TTL either); the
         # answer it gets is good for one TTL, so each round finds the next miss of every key.
@@ -161,7 +174,7 @@ class DnsStage:
         index = np.arange(n)
         miss_sorted = np.zeros(n, dtype=bool)
         while True:
-            due = np.where(ts >= threshold[seg], index, n)
+            due = np.where(ts_walk >= threshold[seg], index, n)
             first = np.minimum.reduceat(due, starts)
             found = first < ends
             if not found.any():
@@ -200,13 +213,44 @@ class DnsStage:
         entry[rows_have] = entry[src_rows[have]]
         old_target = np.array([o.target if o is not None else -1 for o in olds], np.int64)
         old_entry = np.array([o.entry_node if o is not None else -1 for o in olds], np.int32)
+        have_res, last_res = have.copy(), last.copy()  # the resolvers' own view, for the cache
+        if overstay.any():
+            # They use the answer their resolver had `overstay` earlier: the latest miss of
+            # their key at or before t - overstay in this chunk, else the one from before it.
+            big = np.int64(1) << 45  # > any run's length in ns
+            miss_rows = np.flatnonzero(sorted_miss)
+            comb_miss = seg[miss_rows].astype(np.int64) * big + ts[miss_rows]
+            ov = np.flatnonzero(overstay[order])
+            q = seg[ov].astype(np.int64) * big + (ts[ov] - self.overstay_ns)
+            k = np.searchsorted(comb_miss, q, side="right") - 1
+            if len(miss_rows):
+                hit_row = miss_rows[np.maximum(k, 0)]
+                same = (k >= 0) & (seg[hit_row] == seg[ov])
+            else:
+                hit_row = np.zeros(len(ov), dtype=np.int64)
+                same = np.zeros(len(ov), dtype=bool)
+            # no answer that old in this chunk: the one from before it; a resolver that had
+            # nothing before this chunk: the answer it got in it (as for everyone else)
+            use_old = ~same & has_old[seg[ov]]
+            keep = ~same & ~use_old
+            last[ov] = np.where(same, hit_row, np.where(keep, last_res[ov], seg_start[ov] - 1))
+            have[ov] = same | (keep & have_res[ov])
+            rows_ov = order[ov]
+            src = order[hit_row]
+            target[rows_ov] = np.where(
+                same, target[src], np.where(use_old, old_target[seg[ov]], target[rows_ov])
+            )
+            entry[rows_ov] = np.where(
+                same, entry[src], np.where(use_old, old_entry[seg[ov]], entry[rows_ov])
+            )
         lacking = ~have
         target[order[lacking]] = old_target[seg[lacking]]
         entry[order[lacking]] = old_entry[seg[lacking]]
-        for si in np.flatnonzero(have[ends - 1]).tolist():
-            last_row = int(order[last[ends[si] - 1]])
+        for si in np.flatnonzero(have_res[ends - 1]).tolist():
+            last_row = int(order[last_res[ends[si] - 1]])
+            answered = int(target[last_row]) >= 0
             cache[int(uk[si])] = Entry(
-                int(t[last_row]) + ttl_ns,
+                int(t[last_row]) + (ttl_ns if answered else self.negative_ttl_ns),
                 int(target[last_row]),
                 int(entry[last_row]),
                 int(t[last_row]),

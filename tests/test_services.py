@@ -530,3 +530,29 @@ def test_negative_answers_are_cached_for_the_negative_ttl() -> None:
         long_.report["dns"]["api.example.com"]["resolver_misses"]
         < short.report["dns"]["api.example.com"]["resolver_misses"]
     )
+
+
+def test_alarm_check_on_error_rate_fails_over() -> None:
+    text = (
+        HC.format(interval="30s", threshold=3)
+        .replace(
+            "    - {name: hc, target: endpoint:use1, interval: 30s, failure_threshold: 3}",
+            "    - {name: hc, type: alarm, target: endpoint:use1, metric: error_rate, above: 0.05,"
+            " interval: 30s, evaluation_periods: 2}",
+        )
+        .replace('service_time: "fixed(5ms)"}', 'service_time: "fixed(5ms)", error_rate: 20%}', 1)
+    )
+    text = (
+        text.replace(
+            "  - {at: 60s, fail: endpoint:use1}\n  - {at: 200s, recover: endpoint:use1}\n",
+            "  - {at: 1s, note: nothing}\n",
+        )
+        if False
+        else text
+    )
+    r = run(text)
+    hc = r.report["services"]["route53"]["health_checks"]["hc"]
+    # 20 % errors from the start: ALARM after two breaching 30 s periods (at 60 s)
+    assert hc["transitions"][0]["healthy"] is False
+    assert hc["transitions"][0]["at_s"] == 60
+    assert r.report["sites"]["region:eu-west-1"]["requests"] > 0

@@ -91,7 +91,7 @@ class CalculatedCheck:
     """Healthy while at least ``threshold`` children are healthy (0: always healthy)."""
 
     name: str
-    children: Sequence[EndpointCheck | CalculatedCheck]
+    children: Sequence[EndpointCheck | CalculatedCheck | AlarmCheck]
     threshold: int
     inverted: bool = False
     disabled: bool = False
@@ -108,6 +108,46 @@ class CalculatedCheck:
         else:
             raw = sum(c.healthy for c in self.children) >= self.threshold
             status = not raw if self.inverted else raw
+        if status != self._status:
+            self._status = status
+            self.transitions.append((now_ns, status))
+
+
+@dataclass
+class AlarmCheck:
+    """A check that follows a CloudWatch-style alarm on a metric of the scenario.
+
+    Each ``period`` the metric is read; the alarm goes to ALARM after ``evaluation_periods``
+    breaching periods in a row and back to OK after as many non-breaching ones; a period with
+    no data keeps the last state (``InsufficientDataHealthStatus: LastKnownStatus``). ALARM is
+    unhealthy, OK healthy (route53.md §2).
+    """
+
+    name: str
+    period_ns: int
+    evaluation_periods: int
+    read: Callable[[], tuple[bool, bool]]
+    """read() -> (has data, breaching) for the period that just ended."""
+    inverted: bool = False
+    disabled: bool = False
+    transitions: list[tuple[int, bool]] = field(default_factory=list)
+    state: CheckerState = field(default_factory=lambda: CheckerState(True))
+    _status: bool = True
+
+    @property
+    def interval_ns(self) -> int:
+        return self.period_ns
+
+    @property
+    def healthy(self) -> bool:
+        return self._status
+
+    def run(self, now_ns: int) -> None:
+        has_data, breaching = self.read()
+        if has_data:
+            self.state.observe(not breaching, self.evaluation_periods)
+        raw = True if self.disabled else self.state.healthy
+        status = raw if self.disabled else (not raw if self.inverted else raw)
         if status != self._status:
             self._status = status
             self.transitions.append((now_ns, status))

@@ -78,6 +78,18 @@ class EndpointTarget(Target):
         self._chunk_start = -1
         self._arrivals = 0
         self._last_rate = 0.0
+        self.collect_window = False
+        self.window_requests = 0
+        self.window_errors = 0
+        self.window_ms: list[F64] = []
+
+    def take_window(self) -> tuple[int, int, float]:
+        """Requests, errors and p99 of queue+service time (ms) since the last call."""
+        p99 = float(np.percentile(np.concatenate(self.window_ms), 99)) if self.window_ms else 0.0
+        out = (self.window_requests, self.window_errors, p99)
+        self.window_requests = self.window_errors = 0
+        self.window_ms = []
+        return out
 
     def end_chunk(self, ctx: SimContext) -> None:
         """Carry the queue's backlog over the chunk that just ended."""
@@ -122,6 +134,9 @@ class EndpointTarget(Target):
             wait = np.full(n, self.spec.connect_timeout / 1e6)
             out.fail(flow.idx, 503)
             self.errors += int(counted.sum())
+            if self.collect_window:
+                self.window_requests += n
+                self.window_errors += n
             out.hop(hop)[flow.idx] += wait
             return wait
         unreachable = ~np.isfinite(net_ms)
@@ -154,6 +169,10 @@ class EndpointTarget(Target):
         if bad_500.any():
             out.fail(flow.idx[bad_500], 500)
         self.errors += int(((bad_504 | bad_500) & counted).sum())
+        if self.collect_window:  # an alarm-style health check reads this period's figures
+            self.window_requests += n
+            self.window_errors += int((bad_504 | bad_500).sum())
+            self.window_ms.append(total - net_ms)
         return total
 
 

@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgesim import route53 as policies  # the I/O-free policy decisions
 from edgesim.errors import InputError, Problem
-from edgesim.route53.health import CHECKER_REGIONS, CalculatedCheck, EndpointCheck
+from edgesim.route53.health import CHECKER_REGIONS, AlarmCheck, CalculatedCheck, EndpointCheck
 from edgesim.services.base import Service, Target
+from edgesim.services.endpoints import EndpointTarget
 from edgesim.sim.context import SimContext
 from edgesim.topology.model import LinkClass, NodeKind
 from edgesim.units import Duration
@@ -85,7 +86,7 @@ class RecordSpec(BaseModel):
 class HealthCheckSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    type: Literal["http", "https", "tcp", "calculated"] = "https"
+    type: Literal["http", "https", "tcp", "calculated", "alarm"] = "https"
     target: str | None = Field(default=None, description="endpoint:NAME (not for calculated)")
     interval: Literal["10s", "30s"] = Field(default="30s", description="RequestInterval")
     failure_threshold: int = Field(default=3, ge=1, le=10)
@@ -96,11 +97,18 @@ class HealthCheckSpec(BaseModel):
     )
     children: list[str] = Field(default_factory=list, description="calculated: child checks")
     threshold: int = Field(default=1, ge=0, le=256, description="calculated: healthy children")
+    metric: Literal["error_rate", "p99_ms"] | None = Field(
+        default=None, description="alarm: the target endpoint's error rate or p99 (queue+service)"
+    )
+    above: float | None = Field(default=None, ge=0, description="alarm: breaching threshold")
+    evaluation_periods: int = Field(default=1, ge=1, le=10, description="alarm")
     inverted: bool = False
     disabled: bool = False
 
     @model_validator(mode="after")
     def _shape(self) -> HealthCheckSpec:
+        if self.type == "alarm" and (self.metric is None or self.above is None):
+            raise ValueError("an alarm check needs metric (error_rate or p99_ms) and above")
         if self.type == "calculated":
             if not self.children or self.target is not None:
                 raise ValueError("a calculated check has children and no target")
@@ -168,7 +176,7 @@ class Route53(Service):
         """Weights changed by ``set_weight`` events, by (name, set identifier)."""
         self.rng = ctx.rng("route53")
         problems: list[Problem] = []
-        self.checks: dict[str, EndpointCheck | CalculatedCheck] = {}
+        self.checks: dict[str, EndpointCheck | CalculatedCheck | AlarmCheck] = {}
         self._build_checks(config, ctx, problems)
         for zi, zone in enumerate(config.zones):
             for ri, rec in enumerate(zone.records):
@@ -282,6 +290,35 @@ class Route53(Service):
             if h.type == "calculated":
                 continue
             target = ctx.targets.get(h.target or "")
+            if h.type == "alarm":
+                if not isinstance(target, EndpointTarget):
+                    problems.append(
+                        Problem(
+                            f"no endpoint named '{h.target}'",
+                            path=f"{where}.target",
+                            expected="endpoint:NAME",
+                        )
+                    )
+                    continue
+                if target.collect_window:
+                    problems.append(
+                        Problem(
+                            f"a second alarm on {h.target}",
+                            path=where,
+                            expected="one alarm-style check per endpoint",
+                        )
+                    )
+                    continue
+                target.collect_window = True
+                self.checks[h.name] = AlarmCheck(
+                    name=h.name,
+                    period_ns=int(h.interval[:-1]) * 1_000_000_000,
+                    evaluation_periods=h.evaluation_periods,
+                    read=_alarm_reader(target, h.metric or "error_rate", float(h.above or 0)),
+                    inverted=h.inverted,
+                    disabled=h.disabled,
+                )
+                continue
             if target is None or not (h.target or "").startswith("endpoint:"):
                 problems.append(
                     Problem(
@@ -349,14 +386,18 @@ class Route53(Service):
     def boundaries(self, duration_ns: int) -> list[int]:
         out: set[int] = set()
         for c in self.checks.values():
-            if isinstance(c, EndpointCheck):
+            if isinstance(c, EndpointCheck | AlarmCheck):
                 out.update(range(c.interval_ns, duration_ns, c.interval_ns))
         return sorted(out)
 
     def begin(self, now_ns: int) -> None:
         ran = False
         for c in self.checks.values():
-            if isinstance(c, EndpointCheck) and now_ns > 0 and now_ns % c.interval_ns == 0:
+            if (
+                isinstance(c, EndpointCheck | AlarmCheck)
+                and now_ns > 0
+                and now_ns % c.interval_ns == 0
+            ):
                 c.run(now_ns)
                 ran = True
         if ran:
@@ -443,6 +484,19 @@ class Route53(Service):
                 h: [r.spec.set or "simple" for r in rs] for h, rs in sorted(self.records.items())
             },
         }
+
+
+def _alarm_reader(
+    target: EndpointTarget, metric: str, above: float
+) -> Callable[[], tuple[bool, bool]]:
+    def read() -> tuple[bool, bool]:
+        requests, errors, p99 = target.take_window()
+        if requests == 0:
+            return False, False
+        value = errors / requests if metric == "error_rate" else p99
+        return True, value > above
+
+    return read
 
 
 @cache

@@ -503,6 +503,62 @@ def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) 
     console.print(f"[green]OK[/]: {len(changes)} metrics within {tol * 100:g} % of the baseline")
 
 
+# ---- dns ----------------------------------------------------------------------------------
+
+
+@main.group()
+def dns() -> None:
+    """A real DNS server for a scenario's Route 53 zones."""
+
+
+@dns.command("serve")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--listen", default="127.0.0.1:5353", show_default=True, help="HOST:PORT")
+@friendly
+def dns_serve(scenario: Path, listen: str) -> None:
+    """Answer DNS over UDP and TCP for SCENARIO's zones (dig @127.0.0.1 -p 5353 NAME).
+
+    Client group i asks from 127.1.(i // 256).(i % 256) (dig -b), or with ECS (+subnet).
+    """
+
+    from edgesim.dnsserver.authority import group_address, scenario_authority
+    from edgesim.dnsserver.server import DnsServer
+    from edgesim.scenario.loader import load_scenario, prepare
+    from edgesim.sim.clock import new_event_loop
+
+    host, _, port_text = listen.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise InputError.single(
+            f"cannot read '{listen}'", path="--listen", expected="HOST:PORT, e.g. 127.0.0.1:5353"
+        )
+    scn, index, file = load_scenario(scenario)
+    run = prepare(scn, index, file, base_dir=scenario.resolve().parent)
+    try:
+        authority = scenario_authority(run)
+    except ValueError as exc:
+        raise InputError.single(str(exc), file=str(scenario)) from None
+    loop = new_event_loop()
+    server = DnsServer(authority, host, int(port_text))
+    bound = loop.run_until_complete(server.start())
+    console = _console()
+    console.print(
+        f"DNS on {bound[0]}:{bound[1]} (UDP and TCP) for "
+        + ", ".join(str(z) for z in authority.zones)
+    )
+    for i, g in enumerate(run.groups[:5]):
+        console.print(
+            f"  {g.name}: dig @{bound[0]} -p {bound[1]} -b {group_address(i)} "
+            f"{sorted(authority.names)[0]}"
+        )
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+
 # ---- schema --------------------------------------------------------------------------------
 
 

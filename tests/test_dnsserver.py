@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 from collections.abc import Iterator
 
 import dns.asyncquery
@@ -197,3 +198,70 @@ def test_fuzzed_packets_never_stop_the_server() -> None:
         assert u.answer[0][0].address == t.answer[0][0].address
 
     asyncio.run(_serve_and(check))
+
+
+@pytest.fixture
+def live_server() -> Iterator[int]:
+    """The server on a loopback port, in a thread of its own (for command-line clients)."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    server = DnsServer(authority(), "127.0.0.1", 0)
+    ready = threading.Event()
+    port: list[int] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        port.append(loop.run_until_complete(server.start())[1])
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield port[0]
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+
+
+def _run(*cmd: str) -> str:
+    import subprocess
+
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout
+
+
+@pytest.mark.skipif(shutil.which("dig") is None, reason="dig (bind9-dnsutils) not installed")
+def test_dig_sees_users_in_different_places(live_server: int) -> None:
+    port = str(live_server)
+    tokyo = _run(
+        "dig", "+short", "@127.0.0.1", "-p", port, "-b", group_address(0), "api.example.com"
+    ).split()
+    london = _run(
+        "dig", "+short", "@127.0.0.1", "-p", port, "-b", group_address(1), "api.example.com"
+    ).split()
+    assert tokyo
+    assert london
+    assert tokyo != london
+    full = _run("dig", "@127.0.0.1", "-p", port, "nope.example.com")
+    assert "status: NXDOMAIN" in full
+    assert "awsdns-hostmaster.amazon.com." in full
+    tcp = _run(
+        "dig", "+tcp", "+short", "@127.0.0.1", "-p", port, "-b", group_address(0), "api.example.com"
+    ).split()
+    assert tcp == tokyo
+
+
+@pytest.mark.skipif(shutil.which("kdig") is None, reason="kdig (knot-dnsutils) not installed")
+def test_kdig_ecs_is_echoed_with_a_scope(live_server: int) -> None:
+    out = _run(
+        "kdig",
+        "@127.0.0.1",
+        "-p",
+        str(live_server),
+        f"+subnet={group_address(0)}/32",
+        "api.example.com",
+    )
+    assert f"CLIENT-SUBNET: {group_address(0)}/32/24" in out
+    assert "status: NOERROR" in out

@@ -90,6 +90,17 @@ class Authority:
         self.decide = decide
         self.clients = clients
         self.ttl = ttl
+        self._rrsets: dict[tuple[object, ...], dns.rrset.RRset] = {}
+
+    def _cached(
+        self, key: tuple[object, ...], make: Callable[[], dns.rrset.RRset]
+    ) -> dns.rrset.RRset:
+        """RRsets are built once (parsing them from text per query costs most of the time)."""
+        rrset = self._rrsets.get(key)
+        if rrset is None:
+            rrset = make()
+            self._rrsets[key] = rrset
+        return rrset
 
     def _zone_of(self, qname: dns.name.Name) -> dns.name.Name | None:
         best: dns.name.Name | None = None
@@ -98,20 +109,21 @@ class Authority:
                 best = z
         return best
 
-    def _soa(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        ns = "ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"
-        return dns.rrset.from_text(zone, SOA_TTL, "IN", "SOA", ns)
+    def _soa(self, zone: dns.name.Name, ttl: int = SOA_TTL) -> dns.rrset.RRset:
+        soa = "ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"
+        return self._cached(
+            ("SOA", zone, ttl), lambda: dns.rrset.from_text(zone, ttl, "IN", "SOA", soa)
+        )
 
     def _ns(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        return dns.rrset.from_text(
-            zone,
-            NS_TTL,
-            "IN",
-            "NS",
+        servers = (
             "ns-1.awsdns-00.com.",
             "ns-2.awsdns-00.net.",
             "ns-3.awsdns-00.org.",
             "ns-4.awsdns-00.co.uk.",
+        )
+        return self._cached(
+            ("NS", zone), lambda: dns.rrset.from_text(zone, NS_TTL, "IN", "NS", *servers)
         )
 
     def handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
@@ -173,9 +185,7 @@ class Authority:
         return wire_out
 
     def _soa_negative(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        soa = self._soa(zone)
-        soa.ttl = NEGATIVE_TTL
-        return soa
+        return self._soa(zone, NEGATIVE_TTL)
 
     def _location(self, query: dns.message.Message, source: str) -> int:
         for opt in query.options:

@@ -39,6 +39,7 @@ NS_TTL = 172800
 NEGATIVE_TTL = 900
 MAX_UDP_NO_EDNS = 512
 EDNS_PAYLOAD = 4096
+ANSWER_CACHE_SIZE = 100_000
 LOCATION_POLICIES = {"latency", "geolocation", "geoproximity", "ip"}
 
 
@@ -91,6 +92,13 @@ class Authority:
         self.clients = clients
         self.ttl = ttl
         self._rrsets: dict[tuple[object, ...], dns.rrset.RRset] = {}
+        self._answers: dict[tuple[object, ...], bytes] = {}
+        self._group_of: dict[str, int] = {}
+        self._last_cacheable = True
+        self.state: Callable[[], object] = lambda: 0
+        """A value that changes whenever answers may change (world or health state)."""
+        self.random_names: set[str] = set()
+        """Names whose answers involve a random choice (never kept by the fast path)."""
 
     def _cached(
         self, key: tuple[object, ...], make: Callable[[], dns.rrset.RRset]
@@ -127,7 +135,39 @@ class Authority:
         )
 
     def handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
-        """Answer one DNS message; None when nothing can be said (not even FORMERR)."""
+        """Answer one DNS message; None when nothing can be said (not even FORMERR).
+
+        Fast path: an answer depends only on the message after its id, where it comes from,
+        the transport and the world's state, so answers that involve no random choice are
+        kept, keyed by exactly that, and sent again with the new id (the same message as a
+        fresh answer: tests/test_dnsserver.py checks it).
+        """
+        if len(wire) < 12:
+            return None
+        key = (wire[2:], self._source_group(source), udp, self.state())
+        hit = self._answers.get(key)
+        if hit is not None:
+            return wire[:2] + hit
+        answer = self._handle(wire, source, udp=udp)
+        if answer is not None and self._last_cacheable:
+            if len(self._answers) >= ANSWER_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[key] = answer[2:]
+        return answer
+
+    def _source_group(self, source: str) -> int:
+        g = self._group_of.get(source)
+        if g is None:
+            try:
+                g = self.clients.locate(ipaddress.ip_address(source))
+            except ValueError:
+                g = self.clients.default
+            if len(self._group_of) < ANSWER_CACHE_SIZE:
+                self._group_of[source] = g
+        return g
+
+    def _handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
+        self._last_cacheable = True
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -159,6 +199,8 @@ class Authority:
         elif q.rdtype == dns.rdatatype.NS and q.name == zone:
             response.answer.append(self._ns(zone))
         elif host in self.names:
+            if host in self.random_names:
+                self._last_cacheable = False
             address, used_location = self.decide(host, where)
             if q.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY) and address is not None:
                 response.answer.append(
@@ -254,10 +296,24 @@ def scenario_authority(run: object) -> Authority:
         return node_address(2, target_index[target.key]), used
 
     zones = [z.name for z in r53.config.zones]  # type: ignore[attr-defined]
-    return Authority(
+    auth = Authority(
         zones,
         set(r53.records),
         decide,
         ClientMap.loopback(len(run.groups)),
         lambda host: max(1, r53.host_ttl_ns(host) // 1_000_000_000),
     )
+
+    def state() -> object:
+        health = tuple(c.healthy for c in r53.checks.values())
+        up = tuple(t.is_up(ctx) for t in ctx.targets.values())
+        return (ctx.world.version, health, up, tuple(sorted(r53.weights.items())))
+
+    auth.state = state
+    auth.random_names = {
+        host
+        for host, recs in r53.records.items()
+        if recs[0].spec.policy in ("weighted", "multivalue")
+        or (recs[0].spec.policy == "simple" and len(recs) > 1)
+    }
+    return auth

@@ -217,7 +217,8 @@ def test_results_reject_unknown_names() -> None:
     with pytest.raises(UnknownNameError):
         r.failover_time("nowhere.example.com")
     assert r.failover_time("www.example.com") == 0.0  # nothing failed
-    assert set(r.report["pops"]) == {"NRT57", "LHR50", "JFK50"} or r.report["pops"]
+    # each metro is sent to the edge location in its own city (tiny.yaml)
+    assert set(r.report["pops"]) == {"NRT57", "LHR50", "JFK50"}
     for pop in r.report["pops"].values():
         assert pop["requests"] > 0
         assert pop["latency_ms"]["p50"] > 0
@@ -541,14 +542,6 @@ def test_alarm_check_on_error_rate_fails_over() -> None:
             " interval: 30s, evaluation_periods: 2}",
         )
         .replace('service_time: "fixed(5ms)"}', 'service_time: "fixed(5ms)", error_rate: 20%}', 1)
-    )
-    text = (
-        text.replace(
-            "  - {at: 60s, fail: endpoint:use1}\n  - {at: 200s, recover: endpoint:use1}\n",
-            "  - {at: 1s, note: nothing}\n",
-        )
-        if False
-        else text
     )
     r = run(text)
     hc = r.report["services"]["route53"]["health_checks"]["hc"]

@@ -170,9 +170,7 @@ class Authority:
         self._last_cacheable = True
         try:
             query = dns.message.from_wire(wire)
-        except dns.exception.DNSException:
-            return _formerr(wire)
-        except Exception:
+        except Exception:  # DNSException and anything else hostile input provokes
             return _formerr(wire)
         if query.flags & dns.flags.QR:
             return None  # a response, not a query: ignore

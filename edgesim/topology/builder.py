@@ -412,7 +412,7 @@ def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> N
 
     clients = [n for n in nodes if isinstance(n, ClientGroup)]
     for n in nodes:
-        if isinstance(n, LocalZone):
+        if isinstance(n, LocalZone | WavelengthZone):
             # Traffic to the rest of AWS hairpins through the parent region.
             parent = by_key[f"region:{n.parent}"]
             _add_edge(
@@ -426,19 +426,7 @@ def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> N
                 proc_ms=p.backbone_hop_one_way_ms,
                 loss=p.backbone_loss_per_hop,
             )
-        elif isinstance(n, WavelengthZone):
-            parent = by_key[f"region:{n.parent}"]
-            _add_edge(
-                g,
-                n.key,
-                parent.key,
-                LinkClass.BACKBONE,
-                gc_km=gc(n, parent),
-                route_factor=p.terrestrial_route_factor,
-                params=p,
-                proc_ms=p.backbone_hop_one_way_ms,
-                loss=p.backbone_loss_per_hop,
-            )
+        if isinstance(n, WavelengthZone):
             for c in clients:
                 if c.carrier == n.carrier:
                     _add_edge(
@@ -452,7 +440,7 @@ def _special_links(world: World, topo: TopologyFile, nodes: Sequence[Node]) -> N
                         proc_ms=p.carrier_core_one_way_ms,
                         loss=p.backbone_loss_per_hop,
                     )
-        elif isinstance(n, Outpost):
+        if isinstance(n, Outpost):
             parent = by_key[f"region:{n.parent}"]
             _add_edge(
                 g,

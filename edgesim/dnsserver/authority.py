@@ -17,6 +17,7 @@ policies and 0 for the others (our choice: AWS documents no scope).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,13 +35,15 @@ import dns.rdatatype
 import dns.rrset
 import numpy as np
 
-SOA_TTL = 900
-NS_TTL = 172800
-NEGATIVE_TTL = 900
+from edgesim.route53 import zone as zonemod
+from edgesim.route53.policies import Query
+
+SOA_TTL = zonemod.SOA_TTL
+NS_TTL = zonemod.NS_TTL
+NEGATIVE_TTL = zonemod.NEGATIVE_TTL
 MAX_UDP_NO_EDNS = 512
 EDNS_PAYLOAD = 4096
 ANSWER_CACHE_SIZE = 100_000
-LOCATION_POLICIES = {"latency", "geolocation", "geoproximity", "ip"}
 
 
 def group_address(i: int) -> str:
@@ -71,8 +74,11 @@ class ClientMap:
         return best
 
 
-Decide = Callable[[str, int], tuple[str | None, bool]]
-"""decide(host, group index) -> (address or None for NODATA, whether the policy used location)."""
+Lookup = Callable[
+    [str, str, int, "ipaddress.IPv4Address | ipaddress.IPv6Address | None", "int | None"],
+    "zonemod.Answer | None",
+]
+"""lookup(name, type, client group, query address, ECS prefix) -> the zone's answer."""
 
 
 class Authority:
@@ -80,59 +86,63 @@ class Authority:
 
     def __init__(
         self,
-        zones: list[str],
-        names: set[str],
-        decide: Decide,
+        zones: list[zonemod.Zone],
+        lookup: Lookup,
         clients: ClientMap,
-        ttl: Callable[[str], int],
     ) -> None:
-        self.zones = [dns.name.from_text(z) for z in zones]
-        self.names = {n.lower().rstrip(".") for n in names}
-        self.decide = decide
+        self.zone_models = sorted(zones, key=lambda z: -len(z.origin))
+        self.zones = [dns.name.from_text(z.origin) for z in self.zone_models]
+        self._zone_by_name = dict(zip(self.zones, self.zone_models, strict=True))
+        self.lookup = lookup
         self.clients = clients
-        self.ttl = ttl
-        self._rrsets: dict[tuple[object, ...], dns.rrset.RRset] = {}
+        self._rdatas: dict[tuple[object, ...], dns.rrset.RRset] = {}
         self._answers: dict[tuple[object, ...], bytes] = {}
         self._group_of: dict[str, int] = {}
         self._last_cacheable = True
         self.state: Callable[[], object] = lambda: 0
         """A value that changes whenever answers may change (world or health state)."""
-        self.random_names: set[str] = set()
-        """Names whose answers involve a random choice (never kept by the fast path)."""
 
-    def _cached(
-        self, key: tuple[object, ...], make: Callable[[], dns.rrset.RRset]
+    @property
+    def names(self) -> list[str]:
+        """Owner names with records (for the start-up hints)."""
+        return sorted(
+            {
+                name
+                for z in self.zone_models
+                for (name, rdtype) in z.groups
+                if rdtype in ("A", "AAAA", "CNAME") and not name.startswith("*")
+            }
+        )
+
+    def _rrset(
+        self, owner: dns.name.Name, rdtype: str, ttl: int, values: tuple[str, ...], origin: str
     ) -> dns.rrset.RRset:
-        """RRsets are built once (parsing them from text per query costs most of the time)."""
-        rrset = self._rrsets.get(key)
+        """RRsets are built once per content (parsing rdata text per query costs most time)."""
+        key = (owner, rdtype, ttl, values)
+        rrset = self._rdatas.get(key)
         if rrset is None:
-            rrset = make()
-            self._rrsets[key] = rrset
+            rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
+            org = dns.name.from_text(origin)
+            for v in values:
+                rrset.add(
+                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, v, origin=org, relativize=False),
+                    ttl,
+                )
+            if len(self._rdatas) >= ANSWER_CACHE_SIZE:
+                self._rdatas.clear()
+            self._rdatas[key] = rrset
         return rrset
 
-    def _zone_of(self, qname: dns.name.Name) -> dns.name.Name | None:
-        best: dns.name.Name | None = None
-        for z in self.zones:
-            if qname.is_subdomain(z) and (best is None or len(z) > len(best)):
-                best = z
-        return best
+    def _soa(self, zone: zonemod.Zone, ttl: int = SOA_TTL) -> dns.rrset.RRset:
+        rs = zone.groups[(zone.origin, "SOA")][0]
+        return self._rrset(dns.name.from_text(zone.origin), "SOA", ttl, rs.values, zone.origin)
 
-    def _soa(self, zone: dns.name.Name, ttl: int = SOA_TTL) -> dns.rrset.RRset:
-        soa = "ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"
-        return self._cached(
-            ("SOA", zone, ttl), lambda: dns.rrset.from_text(zone, ttl, "IN", "SOA", soa)
-        )
-
-    def _ns(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        servers = (
-            "ns-1.awsdns-00.com.",
-            "ns-2.awsdns-00.net.",
-            "ns-3.awsdns-00.org.",
-            "ns-4.awsdns-00.co.uk.",
-        )
-        return self._cached(
-            ("NS", zone), lambda: dns.rrset.from_text(zone, NS_TTL, "IN", "NS", *servers)
-        )
+    def _ns(self, zone: zonemod.Zone, owner: str | None = None) -> dns.rrset.RRset:
+        owner = owner or zone.origin
+        group = zone.groups[(owner, "NS")]
+        values = tuple(v for rs in group for v in rs.values)
+        ttl = min(rs.ttl or NS_TTL for rs in group)
+        return self._rrset(dns.name.from_text(owner), "NS", ttl, values, zone.origin)
 
     def handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
         """Answer one DNS message; None when nothing can be said (not even FORMERR).
@@ -144,7 +154,7 @@ class Authority:
         """
         if len(wire) < 12:
             return None
-        key = (wire[2:], self._source_group(source), udp, self.state())
+        key = (wire[2:], source, udp, self.state())
         hit = self._answers.get(key)
         if hit is not None:
             return wire[:2] + hit
@@ -166,6 +176,12 @@ class Authority:
                 self._group_of[source] = g
         return g
 
+    def _zone_of(self, qname: dns.name.Name) -> dns.name.Name | None:
+        for z in self.zones:  # longest first
+            if qname.is_subdomain(z):
+                return z
+        return None
+
     def _handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
         self._last_cacheable = True
         try:
@@ -184,34 +200,47 @@ class Authority:
             response.set_rcode(dns.rcode.FORMERR)
             return response.to_wire()
         q = query.question[0]
-        zone = self._zone_of(q.name)
-        if zone is None:
+        zname = self._zone_of(q.name)
+        if zname is None or q.rdclass != dns.rdataclass.IN:
             response.set_rcode(dns.rcode.REFUSED)
             response.flags &= ~dns.flags.AA
             return response.to_wire()
-        where = self._location(query, source)
+        zone = self._zone_by_name[zname]
+        group, ip, plen = self._location(query, source)
         host = q.name.to_text(omit_final_dot=True).lower()
         used_location = False
-        if q.rdtype == dns.rdatatype.SOA and q.name == zone:
-            response.answer.append(self._soa(zone))
-        elif q.rdtype == dns.rdatatype.NS and q.name == zone:
-            response.answer.append(self._ns(zone))
-        elif host in self.names:
-            if host in self.random_names:
+        rdtype_text = dns.rdatatype.to_text(q.rdtype)
+        types = list(zonemod.RECORD_TYPES) if q.rdtype == dns.rdatatype.ANY else [rdtype_text]
+        rcode = "NOERROR"
+        referral: str | None = None
+        for t in types:
+            ans = self.lookup(host, t, group, ip, plen)
+            if ans is None:
+                continue
+            used_location |= ans.used_location
+            if ans.random:
                 self._last_cacheable = False
-            address, used_location = self.decide(host, where)
-            if q.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY) and address is not None:
-                response.answer.append(
-                    dns.rrset.from_text(q.name, self.ttl(host), "IN", "A", address)
-                )
-                response.authority.append(self._ns(zone))
-            else:
-                response.authority.append(self._soa_negative(zone))  # NODATA
-        elif q.name == zone:
-            response.authority.append(self._soa_negative(zone))
+            rcode, referral = ans.rcode, ans.referral
+            for rr in ans.answer:
+                owner = dns.name.from_text(rr.owner)
+                owner = q.name if owner == q.name else owner  # echo the question's case
+                rrset = self._rrset(owner, rr.rdtype, rr.ttl, rr.values, zone.origin)
+                if rrset not in response.answer:
+                    response.answer.append(rrset)
+            if rcode == "NXDOMAIN" or referral is not None:
+                break
+        if referral is not None and not response.answer:
+            response.flags &= ~dns.flags.AA
+            response.authority.append(self._ns(zone, referral))
+            self._glue(zone, response, self._ns(zone, referral))
+        elif response.answer and rcode != "NXDOMAIN":
+            response.authority.append(self._ns(zone))
+            for rrset in list(response.answer):
+                self._glue(zone, response, rrset)
         else:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-            response.authority.append(self._soa_negative(zone))
+            if rcode == "NXDOMAIN":  # with the CNAMEs that led there, if any (RFC 6604)
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            response.authority.append(self._soa(zone, NEGATIVE_TTL))  # NXDOMAIN or NODATA
         self._echo_ecs(query, response, used_location)
         limit = EDNS_PAYLOAD if query.edns >= 0 else MAX_UDP_NO_EDNS
         if query.edns >= 0:
@@ -220,24 +249,52 @@ class Authority:
         if udp and len(wire_out) > limit:
             response.answer.clear()
             response.authority.clear()
+            response.additional.clear()
             response.flags |= dns.flags.TC
             wire_out = response.to_wire()
         return wire_out
 
-    def _soa_negative(self, zone: dns.name.Name) -> dns.rrset.RRset:
-        return self._soa(zone, NEGATIVE_TTL)
+    def _glue(
+        self, zone: zonemod.Zone, response: dns.message.Message, rrset: dns.rrset.RRset
+    ) -> None:
+        """Addresses of MX, NS and SRV targets that are simple records in the zone (spec §3)."""
+        targets: list[dns.name.Name] = []
+        for rd in rrset:
+            if rrset.rdtype == dns.rdatatype.MX:
+                targets.append(rd.exchange)
+            elif rrset.rdtype in (dns.rdatatype.NS,) or rrset.rdtype == dns.rdatatype.SRV:
+                targets.append(rd.target)
+        for name in targets:
+            host = name.to_text(omit_final_dot=True).lower()
+            if not zone.contains(host):
+                continue
+            for t in ("A", "AAAA"):
+                group = zone.groups.get((host, t), [])
+                if len(group) != 1 or group[0].model.policy != "simple" or group[0].alias:
+                    continue
+                values = tuple(v for v in group[0].values if not v.startswith("endpoint:"))
+                if not values:
+                    continue
+                extra = self._rrset(name, t, group[0].ttl or 300, values, zone.origin)
+                if extra not in response.additional:
+                    response.additional.append(extra)
 
-    def _location(self, query: dns.message.Message, source: str) -> int:
+    def _location(
+        self, query: dns.message.Message, source: str
+    ) -> tuple[int, ipaddress.IPv4Address | ipaddress.IPv6Address | None, int | None]:
+        """(client group, address, ECS source prefix or None) of the query."""
         for opt in query.options:
             if isinstance(opt, dns.edns.ECSOption):
                 try:
-                    return self.clients.locate(ipaddress.ip_address(opt.address))
+                    addr = ipaddress.ip_address(opt.address)
                 except ValueError:
                     break
+                return self.clients.locate(addr), addr, int(opt.srclen)
         try:
-            return self.clients.locate(ipaddress.ip_address(source))
+            addr = ipaddress.ip_address(source)
         except ValueError:
-            return self.clients.default
+            return self.clients.default, None, None
+        return self._source_group(source), addr, None
 
     def _echo_ecs(
         self, query: dns.message.Message, response: dns.message.Message, used_location: bool
@@ -265,7 +322,13 @@ def _formerr(wire: bytes) -> bytes | None:
 
 
 def scenario_authority(run: object) -> Authority:
-    """Build an :class:`Authority` over a prepared scenario run's Route 53 zones."""
+    """Build an :class:`Authority` over a prepared scenario run's Route 53 zones.
+
+    Aliases to scenario targets answer with live addresses: ``127.2.x.y`` for endpoints,
+    ``127.3.x.y`` for the edge location a CloudFront distribution sends the client to (A
+    queries; AAAA gets NODATA). Health checks, ``set_weight`` and ``set_health`` act on the
+    answers as in scenario runs.
+    """
     from edgesim.services.route53 import Route53
     from edgesim.sim.engine import Run
 
@@ -278,40 +341,71 @@ def scenario_authority(run: object) -> Authority:
     target_index: dict[str, int] = {}
     for t in ctx.targets.values():
         target_index.setdefault(t.key, len(target_index))
+    clients = ClientMap.loopback(len(run.groups))
+    for i, subnet in enumerate(ctx.group_subnets):
+        clients.networks.append((ipaddress.ip_network(subnet, strict=False), i))
 
-    def decide(host: str, group: int) -> tuple[str | None, bool]:
-        where = np.array([group_nodes[group]], dtype=np.int32)
-        cands, choice, _ = r53.resolve(host, where, ctx.now_ns)
-        i = int(choice[0])
-        if i < 0 or cands[i] is None:
-            return None, True
-        target = cands[i]
-        assert target is not None
-        used = r53.records[host][0].spec.policy in LOCATION_POLICIES
-        if target.key.startswith("cloudfront:"):
-            pop = int(target.entry(ctx, where)[0])
-            return node_address(3, pop), True
-        return node_address(2, target_index[target.key]), used
+    def lookup(
+        host: str,
+        rdtype: str,
+        group: int,
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+        plen: int | None,
+    ) -> zonemod.Answer | None:
+        node = int(group_nodes[group])
+        where = np.array([node], dtype=np.int32)
 
-    zones = [z.name for z in r53.config.zones]  # type: ignore[attr-defined]
-    auth = Authority(
-        zones,
-        set(r53.records),
-        decide,
-        ClientMap.loopback(len(run.groups)),
-        lambda host: max(1, r53.host_ttl_ns(host) // 1_000_000_000),
-    )
+        def values(key: str, t: str) -> tuple[str, ...]:
+            if t != "A":
+                return ()
+            target = ctx.targets[key]
+            if key.startswith("cloudfront:"):
+                return (node_address(3, int(target.entry(ctx, where)[0])),)
+            return (node_address(2, target_index[target.key]),)
+
+        env = dataclasses.replace(r53.env, target_values=values)
+        zone = r53.zone_for(host)
+        if zone is None:
+            return None
+        query = r53.query(node)
+        if ip is not None:
+            query = dataclasses.replace(query, ip=ip, prefix_len=plen)
+        ans = zonemod.lookup(zone, host, rdtype, query, env)
+        if any(rs.target is not None for rr in ans.answer for rs in rr.records):
+            ans.used_location = True  # which address a target answers with depends on place
+        return ans
+
+    auth = Authority(r53.zones, lookup, clients)
 
     def state() -> object:
         health = tuple(c.healthy for c in r53.checks.values())
         up = tuple(t.is_up(ctx) for t in ctx.targets.values())
-        return (ctx.world.version, health, up, tuple(sorted(r53.weights.items())))
+        return (
+            ctx.world.version,
+            health,
+            up,
+            tuple(sorted(r53.weights.items())),
+            tuple(sorted(r53.forced.items())),
+        )
 
     auth.state = state
-    auth.random_names = {
-        host
-        for host, recs in r53.records.items()
-        if recs[0].spec.policy in ("weighted", "multivalue")
-        or (recs[0].spec.policy == "simple" and len(recs) > 1)
-    }
     return auth
+
+
+def zonefile_authority(zones: list[zonemod.Zone], seed: int = 1) -> Authority:
+    """An :class:`Authority` over zones imported from BIND zone files (simple records)."""
+    env = zonemod.Env(rng=np.random.default_rng(seed))
+
+    def lookup(
+        host: str,
+        rdtype: str,
+        group: int,
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+        plen: int | None,
+    ) -> zonemod.Answer | None:
+        zone = next((z for z in zones if z.contains(host)), None)
+        if zone is None:
+            return None
+        return zonemod.lookup(zone, host, rdtype, Query(ip=ip, prefix_len=plen), env)
+
+    return Authority(zones, lookup, ClientMap([], 0))

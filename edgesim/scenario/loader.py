@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,11 @@ def _prepare(
 ) -> Run:
     world = _world(scn, file, index, base_dir)
     ctx = SimContext(
-        world=world, seed=scn.seed if seed is None else seed, file=file, warmup_ns=scn.warmup
+        world=world,
+        seed=scn.seed if seed is None else seed,
+        file=file,
+        warmup_ns=scn.warmup,
+        base_dir=base_dir,
     )
     problems: list[Problem] = []
     if scn.warmup >= scn.duration:
@@ -122,6 +127,8 @@ def _prepare(
         )
     groups = expand_clients(scn, ctx, scn.start)
     ctx.groups = [g.key for g in groups]
+    ctx.group_labels = [g.name for g in groups]
+    ctx.group_subnets = _group_subnets(scn, groups, problems)
     ctx.workloads = list(scn.workloads)
     for svc_cls in registry():
         cfg = getattr(scn, svc_cls.section, None)
@@ -200,6 +207,43 @@ def _prepare(
 def _some(options: list[str]) -> str:
     shown = ", ".join(options[:10])
     return f"one of: {shown}{', ...' if len(options) > 10 else ''}"
+
+
+def _group_subnets(scn: ScenarioBase, groups: list[Any], problems: list[Problem]) -> list[str]:
+    """Each group's users' subnet: ``dns.client_subnets`` (by group or metro name) or
+    10.(i // 256).(i % 256).0/24."""
+    from edgesim.services.route53 import group_subnet
+
+    given = dict(scn.dns.client_subnets)
+    out: list[str] = []
+    used: set[str] = set()
+    for i, g in enumerate(groups):
+        metro = g.name.rsplit("/", 1)[-1]
+        cidr = given.get(g.name, given.get(metro))
+        if cidr is None:
+            out.append(group_subnet(i))
+            continue
+        used.add(g.name if g.name in given else metro)
+        try:
+            out.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            problems.append(
+                Problem(
+                    f"'{cidr}' is not a subnet",
+                    path=f"dns.client_subnets.{g.name}",
+                    expected="an IPv4 or IPv6 network such as 203.0.113.0/24",
+                )
+            )
+            out.append(group_subnet(i))
+    for name in sorted(set(given) - used):
+        problems.append(
+            Problem(
+                f"no client group '{name}' in this run",
+                path=f"dns.client_subnets.{name}",
+                expected=_some([g.name for g in groups]),
+            )
+        )
+    return out
 
 
 def _routes(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -> list[WorkloadRoute]:

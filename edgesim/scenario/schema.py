@@ -175,6 +175,11 @@ class DnsSpec(Strict):
     negative_ttl: Duration = Field(
         default="15m", validate_default=True, description="how long a resolver keeps no-answer"
     )
+    client_subnets: dict[str, str] = Field(
+        default_factory=dict,
+        description="client group -> its users' subnet (e.g. 203.0.113.0/24), sent as ECS and "
+        "matched by IP-based routing; default 10.(i // 256).(i % 256).0/24 for group i",
+    )
 
 
 class ScenarioBase(Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,13 @@ class SimContext:
     events: list[dict[str, Any]] = field(default_factory=list)
     workloads: list[Any] = field(default_factory=list)
     """The scenario's workload specs (services that cache need their headers)."""
+    base_dir: Path | None = None
+    """Folder of the scenario file (relative paths in it start there)."""
+    group_subnets: list[str] = field(default_factory=list)
+    """Each client group's users' subnet (ECS, IP-based routing), by group number."""
+    group_labels: list[str] = field(default_factory=list)
+    """Client group names by group number."""
+    """Each client group's users' subnet (ECS, IP-based routing), by group number."""
     _tables: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +66,21 @@ class SimContext:
     # ---- lookups -----------------------------------------------------------------------
     def idx(self, key: str) -> int:
         return self.node_index[key]
+
+    def group_names(self) -> list[str]:
+        """Client group names by group number (``metro`` or ``entry/metro``)."""
+        return self.group_labels or [k.split(":", 1)[-1] for k in self.groups]
+
+    def group_of_node(self) -> dict[int, int]:
+        """Client group number of each client group node."""
+        key = ("group_of_node", len(self.groups))
+        cached: dict[int, int] | None = self._tables.get(key)
+        if cached is None:
+            cached = {}
+            for i, g in enumerate(self.groups):
+                cached.setdefault(self.node_index[g], i)
+            self._tables[key] = cached
+        return cached
 
     def group_node(self) -> I32:
         """Node index of each client group."""

@@ -18,7 +18,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from edgesim import __version__
-from edgesim.errors import InputError
+from edgesim.errors import InputError, Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -512,51 +512,118 @@ def dns() -> None:
 
 
 @dns.command("serve")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--listen", default="127.0.0.1:5353", show_default=True, help="HOST:PORT")
+@click.option(
+    "--origin",
+    default=None,
+    help="zone files: the zone's origin when the file has no $ORIGIN (default: file name)",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.001, max=1e6),
+    default=1.0,
+    show_default=True,
+    help="scenarios: virtual seconds of the timeline per wall second",
+)
+@click.option(
+    "--control",
+    default=None,
+    help="scenarios: serve the control API on HOST:PORT (token from EDGESIM_TOKEN or printed)",
+)
 @friendly
-def dns_serve(scenario: Path, listen: str) -> None:
-    """Answer DNS over UDP and TCP for SCENARIO's zones (dig @127.0.0.1 -p 5353 NAME).
+def dns_serve(
+    source: Path, listen: str, origin: str | None, speed: float, control: str | None
+) -> None:
+    """Answer DNS over UDP and TCP for a SCENARIO's Route 53 zones, or a BIND zone file.
 
-    Client group i asks from 127.1.(i // 256).(i % 256) (dig -b), or with ECS (+subnet).
+    With a scenario, client group i asks from 127.1.(i // 256).(i % 256) (dig -b) or with ECS
+    (+subnet); the timeline plays in wall time (--speed) and health checks run, so answers
+    change live; --control adds an HTTP API to apply events now.
     """
+    import os
+    import secrets
 
-    from edgesim.dnsserver.authority import group_address, scenario_authority
+    from edgesim.dnsserver.authority import group_address, scenario_authority, zonefile_authority
     from edgesim.dnsserver.server import DnsServer
-    from edgesim.scenario.loader import load_scenario, prepare
-    from edgesim.sim.clock import new_event_loop
+    from edgesim.route53.zone import zone_from_text
+    from edgesim.sim.clock import WallClock, new_event_loop
 
-    host, _, port_text = listen.rpartition(":")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise InputError.single(
-            f"cannot read '{listen}'", path="--listen", expected="HOST:PORT, e.g. 127.0.0.1:5353"
-        )
-    scn, index, file = load_scenario(scenario)
-    run = prepare(scn, index, file, base_dir=scenario.resolve().parent)
-    try:
-        authority = scenario_authority(run)
-    except ValueError as exc:
-        raise InputError.single(str(exc), file=str(scenario)) from None
-    loop = new_event_loop()
-    server = DnsServer(authority, host, int(port_text))
-    bound = loop.run_until_complete(server.start())
+    host, port = _host_port(listen, "--listen")
     console = _console()
+    loop = new_event_loop()
+    cleanup: list[Any] = []
+    driver = None
+    if source.suffix.lower() in (".yaml", ".yml"):
+        from edgesim.scenario.loader import load_scenario, prepare
+        from edgesim.sim.live import LiveDriver
+
+        scn, index, file = load_scenario(source)
+        run = prepare(scn, index, file, base_dir=source.resolve().parent)
+        try:
+            authority = scenario_authority(run)
+        except ValueError as exc:
+            raise InputError.single(str(exc), file=str(source)) from None
+        driver = LiveDriver(run, WallClock(loop, speed))
+        driver.start()
+        groups = run.groups
+    else:
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError.single(f"cannot read the zone file: {exc}", file=str(source)) from None
+        try:
+            zone = zone_from_text(text, origin or source.stem, filename=str(source))
+        except ValueError as exc:
+            raise InputError.single(
+                str(exc), file=str(source), expected="a BIND zone file (RFC 1035 master format)"
+            ) from None
+        problems = zone.validate()
+        if problems:
+            raise InputError(
+                [Problem(msg, path=where) for where, msg in problems], file=str(source)
+            )
+        authority = zonefile_authority([zone])
+        groups = []
+    server = DnsServer(authority, host, port)
+    bound = loop.run_until_complete(server.start())
     console.print(
         f"DNS on {bound[0]}:{bound[1]} (UDP and TCP) for "
         + ", ".join(str(z) for z in authority.zones)
     )
-    for i, g in enumerate(run.groups[:5]):
-        console.print(
-            f"  {g.name}: dig @{bound[0]} -p {bound[1]} -b {group_address(i)} "
-            f"{sorted(authority.names)[0]}"
-        )
+    names = authority.names or [str(authority.zones[0])]
+    for i, g in enumerate(groups[:5]):
+        console.print(f"  {g.name}: dig @{bound[0]} -p {bound[1]} -b {group_address(i)} {names[0]}")
+    if not groups:
+        console.print(f"  dig @{bound[0]} -p {bound[1]} {names[0]}")
+    if control is not None and driver is not None:
+        from edgesim.dnsserver.control import start_control
+
+        chost, cport = _host_port(control, "--control")
+        token = os.environ.get("EDGESIM_TOKEN") or secrets.token_urlsafe(16)
+        runner, cbound = loop.run_until_complete(start_control(driver, token, chost, cport))
+        cleanup.append(runner)
+        console.print(f"control API on http://{chost}:{cbound}/v1/state")
+        if "EDGESIM_TOKEN" not in os.environ:
+            console.print(f"  token (POST /v1/events, Authorization: Bearer …): {token}")
     try:
         loop.run_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        for runner in cleanup:
+            loop.run_until_complete(runner.cleanup())
         loop.run_until_complete(server.stop())
         loop.close()
+
+
+def _host_port(text: str, option: str) -> tuple[str, int]:
+    host, _, port_text = text.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise InputError.single(
+            f"cannot read '{text}'", path=option, expected="HOST:PORT, e.g. 127.0.0.1:5353"
+        )
+    return host.strip("[]"), int(port_text)
 
 
 # ---- schema --------------------------------------------------------------------------------
@@ -576,6 +643,15 @@ def schema(what: str) -> None:
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["$id"] = f"https://edgesim.dev/schema/{what}-1.json"
     click.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
+def _register_live_commands() -> None:
+    from edgesim.live.cli_origin import origin
+
+    main.add_command(origin)
+
+
+_register_live_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Live endpoints: real servers on loopback (origin, edges) driven by the emulator."""

@@ -1,0 +1,115 @@
+"""``edgesim origin serve``: the click group, registered on the main CLI with
+``main.add_command(origin)``; also runs alone as ``python -m edgesim.live.origin``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from edgesim.live.origin import OriginConfig, parse_header, serve_origin
+from edgesim.units import NS_PER_S, parse_duration_ns, parse_fraction, parse_size_bytes
+
+T = TypeVar("T")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:8081"`` → ``("127.0.0.1", 8081)``; ``[::1]:8081`` for IPv6."""
+    host, _, port_text = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"cannot read {text!r}; expected HOST:PORT, e.g. 127.0.0.1:8081")
+    return host, int(port_text)
+
+
+def _duration_s(text: str) -> float:
+    if text.strip() == "0":
+        return 0.0
+    return parse_duration_ns(text) / NS_PER_S
+
+
+def _convert(param: str, func: Callable[[str], T], value: str) -> T:
+    try:
+        return func(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param) from None
+
+
+@click.group()
+def origin() -> None:
+    """A live HTTP origin (EC2/ALB/S3-like) for the live edges."""
+
+
+@origin.command("serve")
+@click.option("--listen", default="127.0.0.1:8081", show_default=True, help="HOST:PORT")
+@click.option(
+    "--body-size", default="10KB", show_default=True, help="bytes per object (10KB, 1MiB, 512)"
+)
+@click.option(
+    "--max-body-size", default="64MiB", show_default=True, help="cap for ?size=N per request"
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="add to every response, e.g. 'Cache-Control: max-age=60' (repeatable)",
+)
+@click.option("--latency", default="0ms", show_default=True, help="fixed delay per response")
+@click.option("--jitter", default="0ms", show_default=True, help="extra delay, uniform [0, J]")
+@click.option(
+    "--error-rate", default="0", show_default=True, help="share answered 503 (0.01 or 1%)"
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="for errors and jitter")
+@click.option(
+    "--status-paths/--no-status-paths",
+    default=True,
+    show_default=True,
+    help="answer /status/NNN with status NNN",
+)
+def serve(
+    listen: str,
+    body_size: str,
+    max_body_size: str,
+    headers: tuple[str, ...],
+    latency: str,
+    jitter: str,
+    error_rate: str,
+    seed: int,
+    status_paths: bool,
+) -> None:
+    """Serve generated bodies (deterministic per path) with ETag, Last-Modified, Range and
+    conditional GET; GET /_edgesim/stats counts the requests that arrived, /healthz is 200.
+
+    Example: edgesim origin serve --header 'Cache-Control: max-age=60' --latency 20ms
+    """
+    host, port = _convert("--listen", parse_listen, listen)
+    try:
+        config = OriginConfig(
+            host=host,
+            port=port,
+            body_size=_convert("--body-size", parse_size_bytes, body_size),
+            max_body_size=_convert("--max-body-size", parse_size_bytes, max_body_size),
+            headers=tuple(_convert("--header", parse_header, h) for h in headers),
+            latency_s=_convert("--latency", _duration_s, latency),
+            jitter_s=_convert("--jitter", _duration_s, jitter),
+            error_rate=_convert("--error-rate", parse_fraction, error_rate),
+            seed=seed,
+            status_paths=status_paths,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        click.echo(
+            f"origin on http://{shown}:{bound_port}/ ({config.body_size} bytes per object; "
+            f"/_edgesim/stats, /healthz); Ctrl-C stops",
+            err=False,
+        )
+
+    try:
+        serve_origin(config, on_ready=ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror or exc}") from None

@@ -368,7 +368,7 @@ CASES = [
         "    - name: site\n      cache_policy: {min_ttl: 2d, max_ttl: 1d}\n",
         "cache_policy",
         "cloudfront.distributions[0].cache_policy",
-        "min_ttl is above max_ttl",
+        "min_ttl <= default_ttl <= max_ttl",
     ),
     ("wrong-version", "edgesim: 1", "edgesim: 2", "edgesim: 2", "edgesim", "invalid value 2"),
     (

@@ -103,6 +103,10 @@ class Service(ABC):
     def begin(self, now_ns: int) -> None:  # noqa: B027
         """Called at the start of every chunk, after the timeline's events due then."""
 
+    def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:  # noqa: B027
+        """Called once per batch with each request's total latency (after the engine adds the
+        user's side); services that report latency by their own categories record it here."""
+
     def tick(self, now_ns: int) -> None:  # noqa: B027
         """Called at every chunk boundary (health checks, scaling, …)."""
 

@@ -14,6 +14,7 @@ Error, OriginShieldHit (counted separately: ``regional_hits``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -22,11 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgesim.cache.compact import MAX_OBJECT_BYTES, CompactLRUCache
 from edgesim.cache.compact import make_fast_cache as make_cache
+from edgesim.cdn import behaviors as cdn_behaviors
+from edgesim.cdn import key as cdn_key
+from edgesim.cdn import pipeline as cdn_pipeline
+from edgesim.cdn import ttl as cdn_ttl
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
 from edgesim.services.endpoints import EndpointSpec, EndpointTarget
 from edgesim.sim.batch import Batch, Flow, Outcome
 from edgesim.sim.context import SimContext
+from edgesim.sim.histogram import HistogramSet, summarise_ms
 from edgesim.topology.model import EdgeLocation, LinkClass, NodeKind
 from edgesim.units import ByteSize, Duration
 
@@ -65,28 +71,128 @@ class S3OriginSpec(BaseModel):
 
 class OriginSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    endpoint: str | None = Field(default=None, description="an endpoint from endpoints:")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    endpoint: str | None = Field(
+        default=None,
+        description="an endpoint from endpoints: (a custom origin in its region, Local Zone, "
+        "Wavelength zone or Outpost)",
+    )
     s3: S3OriginSpec | None = None
+    url: str | None = Field(
+        default=None,
+        description="live mode: forward to this HTTP URL (else edge serve starts a local origin)",
+    )
+    connection_timeout: Duration = Field(
+        default="10s", validate_default=True, description="ConnectionTimeout, 1-10 s"
+    )
+    connection_attempts: int = Field(default=3, ge=1, le=3, description="ConnectionAttempts")
+    read_timeout: Duration = Field(
+        default="30s", validate_default=True, description="OriginReadTimeout, 1-120 s"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> OriginSpec:
         if (self.endpoint is None) == (self.s3 is None):
             raise ValueError("an origin needs exactly one of endpoint or s3")
+        if not 1_000_000_000 <= self.connection_timeout <= 10_000_000_000:
+            raise ValueError("connection_timeout must be from 1s to 10s")
+        if not 1_000_000_000 <= self.read_timeout <= 120_000_000_000:
+            raise ValueError("read_timeout must be from 1s to 120s")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
         return self
+
+
+FailoverCode = Literal[400, 403, 404, 416, 500, 502, 503, 504]
+
+
+class OriginGroupSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    primary: str = Field(description="an origin's name")
+    secondary: str = Field(description="another origin's name")
+    failover_on: list[FailoverCode] = Field(
+        default_factory=lambda: [500, 502, 503, 504],  # type: ignore[arg-type]
+        min_length=1,
+        description="status codes that send the request to the secondary (plus connection "
+        "failures and timeouts)",
+    )
+
+
+ListModeName = Literal["none", "all", "allow", "all_except"]
+#: Managed cache policies' settings (cloudfront.md §1.2; CachingOptimized: MinTTL 1 s).
+_MANAGED_SETTINGS: dict[str, dict[str, Any]] = {
+    "CachingOptimized": {"min_ttl": "1s", "accept_encoding": ["gzip", "br"]},
+    "CachingDisabled": {"min_ttl": "0s", "default_ttl": "0s", "max_ttl": "0s"},
+}
 
 
 class CachePolicySpec(BaseModel):
+    """A cache policy; a managed policy's name (``CachingOptimized``, ``CachingDisabled``)
+    may be written instead."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    managed: Literal["CachingOptimized", "CachingDisabled"] | None = Field(
+        default=None, description="a managed policy (its settings replace the others)"
+    )
     min_ttl: Duration = Field(default="0s", validate_default=True)
     default_ttl: Duration = Field(default="1d", validate_default=True)
     max_ttl: Duration = Field(default="365d", validate_default=True)
+    query_strings: ListModeName = Field(default="none", description="which go in the cache key")
+    query_string_names: list[str] = Field(default_factory=list)
+    headers: list[str] = Field(default_factory=list, description="headers in the cache key")
+    cookies: ListModeName = Field(default="none", description="which go in the cache key")
+    cookie_names: list[str] = Field(default_factory=list)
+    accept_encoding: list[Literal["gzip", "br"]] = Field(
+        default_factory=list, description="normalised Accept-Encoding in the key"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            data = {"managed": data}
+        if isinstance(data, dict) and data.get("managed") in _MANAGED_SETTINGS:
+            extra = set(data) - {"managed"}
+            if extra:
+                raise ValueError(f"a managed policy takes no other settings ({sorted(extra)[0]})")
+            return {"managed": data["managed"], **_MANAGED_SETTINGS[data["managed"]]}
+        return data
 
     @model_validator(mode="after")
     def _order(self) -> CachePolicySpec:
-        if self.min_ttl > self.max_ttl:
-            raise ValueError("min_ttl is above max_ttl")
+        if not self.min_ttl <= self.default_ttl <= self.max_ttl:
+            raise ValueError("TTLs must satisfy min_ttl <= default_ttl <= max_ttl")
+        for label, mode, names in (
+            ("query_strings", self.query_strings, self.query_string_names),
+            ("cookies", self.cookies, self.cookie_names),
+        ):
+            if mode in ("allow", "all_except") and not names:
+                raise ValueError(f"{label}: {mode} needs a list of names")
+            if mode in ("none", "all") and names:
+                raise ValueError(f"{label}: {mode} takes no names")
         return self
+
+
+class OriginRequestPolicySpec(BaseModel):
+    """Values forwarded to the origin without being in the cache key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    headers: list[str] | Literal["all_viewer"] = Field(default_factory=list)
+    cookies: list[str] | Literal["all"] = Field(default_factory=list)
+    query_strings: list[str] | Literal["all"] = Field(default_factory=list)
+
+
+class BehaviorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str = Field(description="path pattern: * any run of characters, ? one character")
+    origin: str = Field(description="an origin's or origin group's name")
+    cache_policy: CachePolicySpec | None = Field(
+        default=None, description="a policy, a managed policy's name, or the distribution's"
+    )
+    origin_request_policy: OriginRequestPolicySpec | None = None
+    allowed_methods: Literal["GET_HEAD", "GET_HEAD_OPTIONS", "ALL"] = "ALL"
+    cache_options: bool = Field(default=False, description="cache OPTIONS responses")
 
 
 class CachesSpec(BaseModel):
@@ -105,14 +211,129 @@ class DistributionSpec(BaseModel):
     price_class: Literal["100", "200", "all"] = "all"
     origin_shield: str | None = Field(default=None, description="region of Origin Shield")
     origins: list[OriginSpec] = Field(min_length=1)
-    default_origin: str | None = None
-    cache_policy: CachePolicySpec = Field(default_factory=CachePolicySpec)
+    origin_groups: list[OriginGroupSpec] = Field(default_factory=list)
+    default_origin: str | None = Field(
+        default=None, description="origin or origin group of the default behaviour"
+    )
+    behaviors: list[BehaviorSpec] = Field(
+        default_factory=list, description="cache behaviours in precedence order"
+    )
+    cache_policy: CachePolicySpec = Field(
+        default_factory=CachePolicySpec, description="the default behaviour's cache policy"
+    )
+    error_caching_min_ttl: Duration = Field(
+        default="10s", validate_default=True, description="error caching minimum TTL"
+    )
+    collapse: bool = Field(default=True, description="request collapsing at each tier")
+    invalidation_delay: Duration = Field(
+        default="60s", validate_default=True, description="time an invalidation takes"
+    )
     caches: CachesSpec = Field(default_factory=CachesSpec)
 
 
 class CloudFrontConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     distributions: list[DistributionSpec] = Field(min_length=1)
+
+
+def policy_spec(p: CachePolicySpec | None, default: CachePolicySpec) -> CachePolicySpec:
+    """A behaviour's cache policy: its own or the distribution's."""
+    return default if p is None else p
+
+
+def cdn_policy(p: CachePolicySpec, name: str = "custom") -> cdn_ttl.CachePolicy:
+    """The I/O-free :class:`edgesim.cdn.ttl.CachePolicy` for a scenario cache policy."""
+    return cdn_ttl.CachePolicy(
+        name=name,
+        min_ttl_s=p.min_ttl / 1e9,
+        default_ttl_s=p.default_ttl / 1e9,
+        max_ttl_s=p.max_ttl / 1e9,
+        query_strings=p.query_strings,
+        query_string_names=tuple(p.query_string_names),
+        headers=tuple(p.headers),
+        cookies=p.cookies,
+        cookie_names=tuple(p.cookie_names),
+        accept_encoding_gzip="gzip" in p.accept_encoding,
+        accept_encoding_brotli="br" in p.accept_encoding,
+    )
+
+
+_METHODS = {
+    "GET_HEAD": frozenset({"GET", "HEAD"}),
+    "GET_HEAD_OPTIONS": frozenset({"GET", "HEAD", "OPTIONS"}),
+    "ALL": frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
+}
+
+
+def cdn_distribution(spec: DistributionSpec) -> cdn_pipeline.Distribution:
+    """The I/O-free distribution (behaviours, policies) the live edge and the simulator share.
+
+    Raises ``ValueError`` for what CloudFront refuses (bad or duplicate path patterns).
+    """
+    default_policy = policy_spec(spec.cache_policy, CachePolicySpec())
+
+    def behavior(
+        path: str,
+        origin: str,
+        pol: CachePolicySpec | None,
+        orp: OriginRequestPolicySpec | None,
+        methods: str,
+        cache_options: bool,
+    ) -> cdn_behaviors.CacheBehavior:
+        name = (pol.managed if pol is not None else spec.cache_policy.managed) or "custom"
+        request_policy = None
+        if orp is not None:
+            request_policy = cdn_key.OriginRequestPolicy(
+                headers="all_viewer"
+                if orp.headers == "all_viewer"
+                else ("allow" if orp.headers else "none"),
+                header_names=() if isinstance(orp.headers, str) else tuple(orp.headers),
+                cookies="all" if orp.cookies == "all" else ("allow" if orp.cookies else "none"),
+                cookie_names=() if isinstance(orp.cookies, str) else tuple(orp.cookies),
+                query_strings="all"
+                if orp.query_strings == "all"
+                else ("allow" if orp.query_strings else "none"),
+                query_string_names=()
+                if isinstance(orp.query_strings, str)
+                else tuple(orp.query_strings),
+            )
+        return cdn_behaviors.CacheBehavior(
+            path_pattern=path,
+            cache_policy=cdn_policy(policy_spec(pol, default_policy), name),
+            origin_request_policy=request_policy,
+            target_origin=origin,
+            allowed_methods=_METHODS[methods],
+            cache_options=cache_options,
+        )
+
+    default_origin = spec.default_origin or spec.origins[0].name
+    table = cdn_behaviors.BehaviorTable(
+        [
+            behavior(
+                b.path,
+                b.origin,
+                b.cache_policy,
+                b.origin_request_policy,
+                b.allowed_methods,
+                b.cache_options,
+            )
+            for b in spec.behaviors
+        ],
+        behavior("*", default_origin, spec.cache_policy, None, "ALL", False),
+    )
+    return cdn_pipeline.Distribution(
+        id=f"E{abs(hash_name(spec.name)) % 10**12:012d}",
+        domain=f"d{abs(hash_name(spec.name + '.domain')) % 16**13:013x}.cloudfront.net",
+        behaviors=table,
+        error_caching_min_ttl_s=spec.error_caching_min_ttl / 1e9,
+    )
+
+
+def hash_name(text: str) -> int:
+    """A stable (process-independent) integer for a name."""
+    import zlib
+
+    return zlib.crc32(text.encode()) * 2654435761 % 2**48
 
 
 def ttl_seconds(cache_control: str | None, policy: CachePolicySpec) -> float:
@@ -130,6 +351,22 @@ def ttl_seconds(cache_control: str | None, policy: CachePolicySpec) -> float:
     return min(max(dflt, lo), hi)
 
 
+@dataclass
+class _Route:
+    """How one workload's requests go through a distribution (its cache behaviour)."""
+
+    behavior: str
+    origin: int
+    secondary: int
+    failover_codes: frozenset[int]
+    allowed: bool
+    cacheable: bool
+    ttl_ns: int
+    stale_on_error: bool
+    error_ttl_ns: int
+    collapse: bool
+
+
 class Distribution(Target):
     def __init__(
         self,
@@ -142,7 +379,12 @@ class Distribution(Target):
         self.key = f"cloudfront:{spec.name}"
         self.ctx = ctx
         self.origins = origins
-        self.origin = origins[spec.default_origin or spec.origins[0].name]
+        self.model = cdn_distribution(spec)
+        self.origin_names = list(origins)
+        self.origin_list = [origins[n] for n in self.origin_names]
+        self.origin_specs = {o.name: o for o in spec.origins}
+        self.groups = {g.name: g for g in spec.origin_groups}
+        self.origin = self.origin_list[0]
         world = ctx.world
         allowed = PRICE_CLASSES[spec.price_class]
         edges = [
@@ -158,25 +400,96 @@ class Distribution(Target):
         self.edge_caches: dict[int, Any] = {}
         self.rec_caches: dict[int, Any] = {}
         self.shield_cache = make_cache(spec.caches.eviction, spec.caches.shield)
-        self.ttl_by_workload = np.array(
-            [ttl_seconds(w.cache_control, spec.cache_policy) * 1e9 for w in workloads]
-        ).astype(np.int64)
-        self.cacheable = np.array(
-            [w.method in ("GET", "HEAD") and w.objects is not None for w in workloads], dtype=bool
-        )
-        self.key_base = np.cumsum(self.cacheable) - 1
-        self.workload_of_base = [i for i, c in enumerate(self.cacheable) if c]
+        self.routes = [self._route(w) for w in workloads]
+        self.cacheable = np.array([r.cacheable for r in self.routes], dtype=bool)
+        self.allowed = np.array([r.allowed for r in self.routes], dtype=bool)
+        self.ttl_by_workload = np.array([r.ttl_ns for r in self.routes], dtype=np.int64)
+        self.origin_by_workload = np.array([r.origin for r in self.routes], dtype=np.int64)
+        self.stale_ok = np.array([r.stale_on_error for r in self.routes], dtype=bool)
+        self.collapse = np.array([r.collapse for r in self.routes], dtype=bool)
+        cacheable_workloads = [
+            w.method in ("GET", "HEAD") and w.objects is not None for w in workloads
+        ]
+        self.key_base = np.cumsum(cacheable_workloads) - 1
+        self.s3_region: dict[int, str] = {}
+        """Origin number -> region, for S3 origins (a REC in that region is bypassed)."""
+        for i, n in enumerate(self.origin_names):
+            o = self.origin_specs.get(n)
+            if o is not None and o.s3 is not None:
+                self.s3_region[i] = o.s3.region
+        self.errors: dict[int, dict[int, tuple[int, int]]] = {}
+        """Cached errors: edge node -> key -> (until ns, status) (error caching, §1.6)."""
+        self.filling: dict[int, int] = {}
+        """(edge node << 31 | key) -> when the object being fetched arrives (collapsing)."""
         self.counts = np.zeros((len(RESULTS),), dtype=np.int64)
         self.bytes_hit = 0
         self.bytes_total = 0
         self.regional_hits = 0
         self.regional_lookups = 0
+        self.regional_bytes_hit = 0
+        self.regional_bytes = 0
         self.shield_hits = 0
         self.shield_lookups = 0
+        self.shield_bytes_hit = 0
+        self.shield_bytes = 0
         self.origin_requests = 0
+        self.origin_bytes = 0
         self.cacheable_requests = 0
         self.cacheable_hits = 0
+        self.collapsed = 0
+        self.failovers = 0
+        self.stale_served = 0
+        self.errors_from_cache = 0
         self.per_pop: dict[int, np.ndarray] = {}
+        self.latency = HistogramSet(len(RESULTS))
+        self._pending: list[tuple[I64, npt.NDArray[np.int8]]] = []
+
+    # ---- set-up ------------------------------------------------------------------------
+    def _route(self, w: Any) -> _Route:
+        """The behaviour for a workload's paths (its path prefix), decided once."""
+        path = w.path_prefix.rstrip("/") + "/0"
+        beh = self.model.behaviors.match(path)
+        primary, secondary, codes = beh.target_origin, "", frozenset[int]()
+        group = self.groups.get(beh.target_origin)
+        if group is not None:
+            primary, secondary = group.primary, group.secondary
+            codes = frozenset(int(c) for c in group.failover_on)
+        decision = cdn_ttl.decide_ttl(
+            beh.cache_policy,
+            200,
+            [("Cache-Control", w.cache_control)] if w.cache_control else [],
+            0.0,
+            method=w.method,
+            error_caching_min_ttl_s=self.spec.error_caching_min_ttl / 1e9,
+        )
+        cc = cdn_ttl.parse_cache_control(w.cache_control)
+        max_age = cdn_ttl.delta_seconds(cc, "s-maxage")
+        if max_age is None:
+            max_age = cdn_ttl.delta_seconds(cc, "max-age")
+        no_collapse = beh.cache_policy.min_ttl_s == 0 and (
+            any(d in cc for d in ("private", "no-store", "no-cache"))
+            or max_age == 0
+            or beh.cache_policy.caching_disabled
+            or beh.cache_policy.cookies != "none"
+        )
+        cacheable = (
+            w.method in ("GET", "HEAD")
+            and w.objects is not None
+            and decision.cacheable
+            and decision.ttl_s > 0
+        )
+        return _Route(
+            behavior=beh.path_pattern,
+            origin=self.origin_names.index(primary),
+            secondary=self.origin_names.index(secondary) if secondary else -1,
+            failover_codes=codes if w.method in ("GET", "HEAD") else frozenset(),
+            allowed=w.method in beh.allowed_methods,
+            cacheable=cacheable,
+            ttl_ns=int(decision.ttl_s * 1e9) if cacheable else 0,
+            stale_on_error=decision.sie_s is None or decision.sie_s > 0,
+            error_ttl_ns=int(max(self.spec.error_caching_min_ttl / 1e9, max_age or 0) * 1e9),
+            collapse=self.spec.collapse and not no_collapse,
+        )
 
     def _edge_for(self, where: I32) -> I32:
         key = ("cf_edge", self.spec.name, self.ctx.world.version)
@@ -206,8 +519,22 @@ class Distribution(Target):
         out: I64 = table[pops]
         return out
 
+    def rec_region(self, rec: int) -> str:
+        """The region a regional edge cache is in (the nearest over the backbone)."""
+        key = ("cf_rec_region", rec)
+        got = self.ctx._tables.get(key)
+        if got is None:
+            regions = [self.ctx.idx(r.key) for r in self.ctx.world.regions]
+            bb = self.ctx.one_way_ms(LinkClass.BACKBONE)[rec, regions]
+            got = self.ctx.node_keys[regions[int(np.argmin(bb))]].split(":", 1)[1]
+            self.ctx._tables[key] = got
+        return str(got)
+
     def entry(self, ctx: SimContext, where: I32) -> I32:
         return self._edge_for(where)
+
+    def is_up(self, ctx: SimContext) -> bool:
+        return True
 
     def _cache(self, tier: dict[int, Any], node: int, capacity: int) -> Any:
         c = tier.get(node)
@@ -216,6 +543,7 @@ class Distribution(Target):
             tier[node] = c
         return c
 
+    # ---- serving -----------------------------------------------------------------------
     def serve(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome) -> F64:
         n = len(flow)
         up_ms = np.zeros(n)
@@ -225,48 +553,83 @@ class Distribution(Target):
         pops = flow.src.astype(np.int64)
         out.pop[idx] = flow.src
         wl = batch.workload[idx].astype(np.int64)
+        t = flow.start_ns
+        result = np.full(n, MISS, dtype=np.int8)
+        # Methods the behaviour does not allow: CloudFront answers 403 itself.
+        refused = ~self.allowed[wl]
+        if refused.any():
+            out.fail(idx[refused], 403)
+            result[refused] = ERROR
         cacheable = (
             self.cacheable[wl]
-            & (self.ttl_by_workload[wl] > 0)
+            & ~refused
             & (batch.size[idx] <= MAX_OBJECT_BYTES)  # larger objects are not cached here
         )
         keys = (self.key_base[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
         sizes = np.maximum(batch.size[idx], 1)
-        t = flow.start_ns
         ttl = self.ttl_by_workload[wl]
-        result = np.full(n, MISS, dtype=np.int8)
-        # The world does not change within a chunk: if the origin is down, misses cannot be
-        # filled, so the tiers only look up (nothing is stored on the way back).
-        admit = self.origin.is_up(ctx)
-        replay = _replay if admit else _lookup_only
+        origin_of = self.origin_by_workload[wl]
+        active = ~refused
+        # --- errors cached at the edge (404, 5xx… for the error caching TTL)
+        if self.errors:
+            err = self._cached_errors(pops, keys, t, cacheable, out, idx)
+            result[err] = ERROR
+            active &= ~err
+            cacheable &= ~err
+        # A miss can be filled only while its origin (or its group's secondary) is up: the
+        # world does not change within a chunk, so otherwise tiers only look up.
+        fillable_origin = np.array(
+            [self._fillable(i) for i in range(len(self.origin_list))], dtype=bool
+        )
+        fillable = fillable_origin[origin_of]
         # --- edge tier, each edge location on its own, in time order
         need_rec = np.zeros(n, dtype=bool)
+        stale_at_edge = np.zeros(n, dtype=bool)
         for pop in np.unique(pops[cacheable]):
-            sel = np.flatnonzero(cacheable & (pops == pop))
             cache = self._cache(self.edge_caches, int(pop), self.spec.caches.edge)
-            r = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
-            hit = r == 1
-            result[sel[hit]] = HIT
-            need_rec[sel[~hit]] = True
-        # --- regional edge caches
-        to_origin = ~cacheable  # uncacheable requests skip the regional tier
+            for can_fill in (True, False):
+                sel = np.flatnonzero(cacheable & (pops == pop) & (fillable == can_fill))
+                if len(sel) == 0:
+                    continue
+                replay = _replay if can_fill else _lookup_only
+                r = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
+                result[sel[r == 1]] = HIT
+                need_rec[sel[r != 1]] = True
+                stale_at_edge[sel[r == 2]] = True
+        # --- regional edge caches (not for S3 origins in the REC's own region)
+        to_origin = active & ~cacheable  # uncacheable requests skip the regional tier
         src = pops.copy()
         if need_rec.any():
             rec = self._rec_for(pops)
+            if self.s3_region:
+                for oi, region in self.s3_region.items():
+                    same = need_rec & (origin_of == oi) & (rec >= 0)
+                    for r_node in np.unique(rec[same]):
+                        if self.rec_region(int(r_node)) == region:
+                            rec[same & (rec == r_node)] = -1
             sel_all = np.flatnonzero(need_rec & (rec >= 0))
             to_origin |= need_rec & (rec < 0)
             if len(sel_all):
                 rtt = 2 * ctx.site_one_way_ms_pairs(pops[sel_all], rec[sel_all])
                 up_ms[sel_all] += rtt
                 out.hop("edge→regional")[idx[sel_all]] += rtt
-                self.regional_lookups += int((t[sel_all] >= ctx.warmup_ns).sum())
+                counted = t[sel_all] >= ctx.warmup_ns
+                self.regional_lookups += int(counted.sum())
+                self.regional_bytes += int(sizes[sel_all][counted].sum())
                 for r_node in np.unique(rec[sel_all]):
                     sel = sel_all[rec[sel_all] == r_node]
                     cache = self._cache(self.rec_caches, int(r_node), self.spec.caches.regional)
-                    rr = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
-                    hit = rr == 1
-                    self.regional_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
-                    to_origin[sel[~hit]] = True
+                    for can_fill in (True, False):
+                        part = sel[fillable[sel] == can_fill]
+                        if len(part) == 0:
+                            continue
+                        replay = _replay if can_fill else _lookup_only
+                        rr = replay(cache, keys[part], sizes[part], t[part], ttl[part])
+                        hit = rr == 1
+                        c = t[part] >= ctx.warmup_ns
+                        self.regional_hits += int((hit & c).sum())
+                        self.regional_bytes_hit += int(sizes[part][hit & c].sum())
+                        to_origin[part[~hit]] = True
                 src[sel_all] = rec[sel_all]
         # --- Origin Shield (bypassed while its region is down)
         shield_up = self.shield >= 0 and ctx.node_keys[self.shield] not in ctx.world.down_nodes
@@ -276,35 +639,239 @@ class Distribution(Target):
                 rtt = 2 * ctx.site_one_way_ms_pairs(src[sel], np.full(len(sel), self.shield))
                 up_ms[sel] += rtt
                 out.hop("regional→shield")[idx[sel]] += rtt
-                rr = replay(self.shield_cache, keys[sel], sizes[sel], t[sel], ttl[sel])
-                hit = rr == 1
-                self.shield_lookups += int((t[sel] >= ctx.warmup_ns).sum())
-                self.shield_hits += int((hit & (t[sel] >= ctx.warmup_ns)).sum())
+                hit = np.zeros(len(sel), dtype=bool)
+                for can_fill in (True, False):
+                    m = fillable[sel] == can_fill
+                    if not m.any():
+                        continue
+                    replay = _replay if can_fill else _lookup_only
+                    part = sel[m]
+                    hit[m] = (
+                        replay(self.shield_cache, keys[part], sizes[part], t[part], ttl[part]) == 1
+                    )
+                c = t[sel] >= ctx.warmup_ns
+                self.shield_lookups += int(c.sum())
+                self.shield_hits += int((hit & c).sum())
+                self.shield_bytes += int(sizes[sel][c].sum())
+                self.shield_bytes_hit += int(sizes[sel][hit & c].sum())
                 result[sel[hit]] = SHIELD_HIT
                 to_origin[sel[hit]] = False
                 src[sel] = self.shield
-        # --- origin
-        sel = np.flatnonzero(to_origin)
+        # --- origin (origin groups fail over to their secondary)
+        sel = np.flatnonzero(to_origin & active)
         if len(sel):
-            self.origin_requests += int((t[sel] >= ctx.warmup_ns).sum())
-            sub = Flow(idx[sel], src[sel].astype(np.int32), t[sel])
-            up_ms[sel] += self.origin.serve(ctx, batch, sub, out)
-            failed = ~out.ok[idx[sel]]
-            result[sel[failed]] = ERROR
-            self._forget(sel[failed & cacheable[sel]], keys, pops, t)
+            self._fetch(ctx, batch, out, idx, sel, src, origin_of, wl, t, sizes, up_ms)
+            failed = sel[~out.ok[idx[sel]]]
+            # stale-if-error: an expired copy at the edge is served instead of the error
+            stale = failed[stale_at_edge[failed] & self.stale_ok[wl[failed]]]
+            if len(stale):
+                out.ok[idx[stale]] = True
+                out.status[idx[stale]] = 200
+                result[stale] = HIT
+                self.stale_served += int((t[stale] >= ctx.warmup_ns).sum())
+                for r in stale.tolist():  # the copy stays, still expired
+                    cache = self.edge_caches.get(int(pops[r]))
+                    if cache is not None:
+                        cache.put(int(keys[r]), int(sizes[r]), int(t[r]), int(t[r]))
+            failed = np.setdiff1d(failed, stale)
+            result[failed] = ERROR
+            failed_c = failed[cacheable[failed]]
+            self._forget(failed_c, keys, pops, t)
+            self._remember_errors(failed_c, pops, keys, t, wl, out, idx)
+        ok = out.ok[idx]
+        result[stale_at_edge & ok & (result == MISS)] = REFRESH_HIT
+        self._collapse(ctx, batch, out, idx, pops, keys, t, wl, result, cacheable, up_ms)
         out.result[idx] = result
+        self._pending.append((idx, result))
+        self._count(ctx, t, pops, result, cacheable, sizes)
+        return up_ms
+
+    def _fillable(self, oi: int) -> bool:
+        route = next((r for r in self.routes if r.origin == oi), None)
+        if self.origin_list[oi].is_up(self.ctx):
+            return True
+        return (
+            route is not None
+            and route.secondary >= 0
+            and (self.origin_list[route.secondary].is_up(self.ctx))
+        )
+
+    def _fetch(
+        self,
+        ctx: SimContext,
+        batch: Batch,
+        out: Outcome,
+        idx: I64,
+        sel: I64,
+        src: I64,
+        origin_of: I64,
+        wl: I64,
+        t: I64,
+        sizes: I64,
+        up_ms: F64,
+    ) -> None:
+        """Origin fetches; a failover to the secondary for what the group fails over on."""
+        counted = t[sel] >= ctx.warmup_ns
+        self.origin_requests += int(counted.sum())
+        self.origin_bytes += int(sizes[sel][counted].sum())
+        for oi in np.unique(origin_of[sel]).tolist():
+            part = sel[origin_of[sel] == oi]
+            target = self.origin_list[oi]
+            down = not target.is_up(ctx)
+            sub = Flow(idx[part], src[part].astype(np.int32), t[part])
+            got = target.serve(ctx, batch, sub, out)
+            route = self.routes[int(wl[part[0]])]
+            sec = route.secondary
+            if sec < 0:
+                up_ms[part] += got
+                continue
+            status = out.status[idx[part]]
+            codes = np.array(sorted(route.failover_codes), dtype=np.int16)
+            over = ~out.ok[idx[part]] & np.isin(status, codes)
+            if down:
+                # no connection: CloudFront waits ConnectionTimeout × ConnectionAttempts
+                o = self.origin_specs.get(self.origin_names[oi])
+                wait_ms = (o.connection_timeout * o.connection_attempts / 1e6) if o else 30_000.0
+                got = np.where(over, wait_ms, got)
+            up_ms[part] += got
+            if not over.any():
+                continue
+            rows = part[over]
+            self.failovers += int((t[rows] >= ctx.warmup_ns).sum())
+            out.ok[idx[rows]] = True
+            out.status[idx[rows]] = 200
+            out.hop("origin failover")[idx[rows]] += got[over]
+            sub = Flow(idx[rows], src[rows].astype(np.int32), t[rows])
+            up_ms[rows] += self.origin_list[sec].serve(ctx, batch, sub, out)
+
+    def _cached_errors(
+        self, pops: I64, keys: I64, t: I64, cacheable: npt.NDArray[np.bool_], out: Outcome, idx: I64
+    ) -> npt.NDArray[np.bool_]:
+        hit = np.zeros(len(pops), dtype=bool)
+        for pop in list(self.errors):
+            table = self.errors[pop]
+            rows = np.flatnonzero(cacheable & (pops == pop))
+            for r in rows.tolist():
+                got = table.get(int(keys[r]))
+                if got is not None and t[r] < got[0]:
+                    hit[r] = True
+                    out.fail(idx[r : r + 1], got[1])
+            if rows.size and t[rows].max() >= max((u for u, _ in table.values()), default=0):
+                self.errors.pop(pop)  # everything in it has expired
+        self.errors_from_cache += int(hit.sum())
+        return hit
+
+    def _remember_errors(
+        self, rows: I64, pops: I64, keys: I64, t: I64, wl: I64, out: Outcome, idx: I64
+    ) -> None:
+        """Errors CloudFront caches (404, 414, 500-504) are kept for the error TTL (§1.6)."""
+        for r in rows.tolist():
+            status = int(out.status[idx[r]])
+            if status not in (404, 414, 500, 501, 502, 503, 504):
+                continue
+            until = int(t[r]) + self.routes[int(wl[r])].error_ttl_ns
+            self.errors.setdefault(int(pops[r]), {})[int(keys[r])] = (until, status)
+
+    def _collapse(
+        self,
+        ctx: SimContext,
+        batch: Batch,
+        out: Outcome,
+        idx: I64,
+        pops: I64,
+        keys: I64,
+        t: I64,
+        wl: I64,
+        result: npt.NDArray[np.int8],
+        cacheable: npt.NDArray[np.bool_],
+        up_ms: F64,
+    ) -> None:
+        """Request collapsing (§1.5): a hit on an object still on its way from upstream waits
+        for it (one origin fetch answers all; logged as Hit). Where collapsing is off, such
+        requests are misses of their own and go upstream too."""
+        leaders = cacheable & np.isin(result, (MISS, REFRESH_HIT, SHIELD_HIT)) & out.ok[idx]
+        if not leaders.any() and not self.filling:
+            return
+        rows = np.flatnonzero(cacheable & (leaders | (result == HIT)))
+        combined = (pops[rows] << (KEY_OBJECT_BITS + 4)) | keys[rows]
+        order = np.lexsort((t[rows], combined))
+        rows, combined = rows[order], combined[order]
+        lead = leaders[rows]
+        ready = t[rows] + (up_ms[rows] * 1e6).astype(np.int64)
+        # the latest leader so far in the same (edge, key) group, for every row
+        last = np.maximum.accumulate(np.where(lead, np.arange(len(rows)), -1))
+        same = (last >= 0) & (combined[np.maximum(last, 0)] == combined) & ~lead
+        until = np.where(same, ready[np.maximum(last, 0)], 0)
+        if self.filling:  # objects still on their way at the end of the previous chunk
+            carried = ~same & ~lead
+            for i in np.flatnonzero(carried).tolist():
+                until[i] = self.filling.get(int(combined[i]), 0)
+        wait = until - t[rows]
+        follower = ~lead & (wait > 0)
+        end = ctx.chunk_start_ns + ctx.chunk_ns
+        self.filling = {c: u for c, u in self.filling.items() if u > end}
+        late = lead & (ready > end)
+        for c, u in zip(combined[late].tolist(), ready[late].tolist(), strict=True):
+            self.filling[c] = max(u, self.filling.get(c, 0))
+        if not follower.any():
+            return
+        w_rows = rows[follower]
+        w_ms = wait[follower] / 1e6
+        solo = ~self.collapse[wl[w_rows]]
+        joined = w_rows[~solo]
+        if len(joined):
+            up_ms[joined] += w_ms[~solo]
+            out.hop("collapsed wait")[idx[joined]] += w_ms[~solo]
+            self.collapsed += int((t[joined] >= ctx.warmup_ns).sum())
+        lone = w_rows[solo]
+        if len(lone):  # no collapsing: each goes to the origin itself
+            result[lone] = MISS
+            src = pops.copy()
+            self._fetch(
+                ctx,
+                batch,
+                out,
+                idx,
+                lone,
+                src,
+                self.origin_by_workload[wl],
+                wl,
+                t,
+                np.maximum(batch.size[idx], 1),
+                up_ms,
+            )
+            result[lone[~out.ok[idx[lone]]]] = ERROR
+
+    def _count(
+        self,
+        ctx: SimContext,
+        t: I64,
+        pops: I64,
+        result: npt.NDArray[np.int8],
+        cacheable: npt.NDArray[np.bool_],
+        sizes: I64,
+    ) -> None:
         counted = t >= ctx.warmup_ns  # the warm-up fills caches but is not reported
         res_c, pops_c = result[counted], pops[counted]
         self.counts += np.bincount(res_c, minlength=len(RESULTS))
         cacheable_ok = counted & cacheable & (result != ERROR)
-        self.bytes_hit += int(sizes[cacheable_ok & (result == HIT)].sum())
+        hits = cacheable_ok & np.isin(result, (HIT, REFRESH_HIT))
+        self.bytes_hit += int(sizes[hits].sum())
         self.bytes_total += int(sizes[cacheable_ok].sum())
         self.cacheable_requests += int(cacheable_ok.sum())
         self.cacheable_hits += int((cacheable_ok & (result == HIT)).sum())
         for pop in np.unique(pops_c):
             row = self.per_pop.setdefault(int(pop), np.zeros(len(RESULTS), dtype=np.int64))
             row += np.bincount(res_c[pops_c == pop], minlength=len(RESULTS))
-        return up_ms
+
+    def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
+        """Record each served request's total latency by result type (after the engine adds
+        the user's side)."""
+        for idx, result in self._pending:
+            keep = batch.t_ns[idx] >= self.ctx.warmup_ns
+            lat_us = np.rint(total_ms[idx[keep]] * 1000.0).astype(np.int64)
+            self.latency.record(result[keep].astype(np.int64), lat_us)
+        self._pending.clear()
 
     def _forget(self, rows: I64, keys: I64, pops: I64, t: I64) -> None:
         """A failed origin fetch stores nothing: drop what the miss path inserted."""
@@ -335,21 +902,44 @@ class Distribution(Target):
 
     def report(self) -> dict[str, Any]:
         total = int(self.counts[1:].sum())
+
+        def ratio(a: int, b: int) -> float:
+            return round(a / b, 6) if b else 0.0
+
+        counts = self.latency.counts
+        by_result = {
+            RESULTS[i]: summarise_ms(counts[i]) for i in range(1, len(RESULTS)) if counts[i].sum()
+        }
         return {
             "requests": total,
             "results": {RESULTS[i]: int(self.counts[i]) for i in range(1, len(RESULTS))},
             "hit_ratio": round(self.hit_ratio("edge"), 6),
-            "byte_hit_ratio": round(self.bytes_hit / self.bytes_total, 6)
-            if self.bytes_total
-            else 0.0,
+            "byte_hit_ratio": ratio(self.bytes_hit, self.bytes_total),
             "regional_hit_ratio": round(self.hit_ratio("regional"), 6),
+            "regional_byte_hit_ratio": ratio(self.regional_bytes_hit, self.regional_bytes),
             "shield_hit_ratio": round(self.hit_ratio("shield"), 6),
+            "shield_byte_hit_ratio": ratio(self.shield_bytes_hit, self.shield_bytes),
             "origin_requests": self.origin_requests,
+            "origin_bytes": self.origin_bytes,
             "origin_offload": round(1 - self.origin_requests / total, 6) if total else 0.0,
+            "collapsed": self.collapsed,
+            "origin_failovers": self.failovers,
+            "stale_served": self.stale_served,
+            "errors_from_cache": self.errors_from_cache,
+            "latency_ms_by_result": by_result,
+            "behaviors": {
+                w.name: {
+                    "behavior": r.behavior,
+                    "cacheable": r.cacheable,
+                    "ttl_s": r.ttl_ns / 1e9,
+                }
+                for w, r in zip(self.ctx.workloads, self.routes, strict=True)
+            },
             "pops": {
                 self.ctx.node_keys[p].split(":", 1)[1]: {
                     "requests": int(row[1:].sum()),
                     "hit_ratio": round(row[HIT] / row[1:].sum(), 6) if row[1:].sum() else 0.0,
+                    "results": {RESULTS[i]: int(row[i]) for i in range(1, len(RESULTS)) if row[i]},
                 }
                 for p, row in sorted(self.per_pop.items())
             },
@@ -407,6 +997,7 @@ class CloudFront(Service):
         self.dists: dict[str, Distribution] = {}
         self.s3_origins: list[EndpointTarget] = []
         self.invalidations: list[dict[str, Any]] = []
+        self._due: list[tuple[int, dict[str, Any]]] = []
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
         n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
@@ -481,10 +1072,46 @@ class CloudFront(Service):
                         ctx,
                     )
                     self.s3_origins.append(s3)
-            if d.default_origin is not None and d.default_origin not in origins:
+            names = set(origins) | {g.name for g in d.origin_groups}
+            for j, g in enumerate(d.origin_groups):
+                gw = f"{where}.origin_groups[{j}]"
+                if g.name in origins or [x.name for x in d.origin_groups].count(g.name) > 1:
+                    problems.append(
+                        Problem(f"origin group name '{g.name}' is already used", path=f"{gw}.name")
+                    )
+                for role in ("primary", "secondary"):
+                    if getattr(g, role) not in origins:
+                        problems.append(
+                            Problem(
+                                f"no origin named '{getattr(g, role)}'",
+                                path=f"{gw}.{role}",
+                                expected="one of: " + ", ".join(sorted(origins)),
+                            )
+                        )
+                if g.primary == g.secondary:
+                    problems.append(Problem("an origin group needs two different origins", path=gw))
+            if d.default_origin is not None and d.default_origin not in names:
                 problems.append(
-                    Problem(f"no origin named '{d.default_origin}'", path=f"{where}.default_origin")
+                    Problem(
+                        f"no origin or origin group named '{d.default_origin}'",
+                        path=f"{where}.default_origin",
+                        expected="one of: " + ", ".join(sorted(names)),
+                    )
                 )
+            for j, b in enumerate(d.behaviors):
+                if b.origin not in names:
+                    problems.append(
+                        Problem(
+                            f"no origin or origin group named '{b.origin}'",
+                            path=f"{where}.behaviors[{j}].origin",
+                            expected="one of: " + ", ".join(sorted(names)),
+                        )
+                    )
+            if not problems:
+                try:
+                    cdn_distribution(d)
+                except ValueError as exc:
+                    problems.append(Problem(str(exc), path=f"{where}.behaviors"))
             allowed = PRICE_CLASSES[d.price_class]
             if not any(
                 n.tier == "edge" and (allowed is None or n.price_class_region in allowed)
@@ -535,20 +1162,39 @@ class CloudFront(Service):
         dist = self.dists.get(str(name))
         if dist is None:
             return
-        pred = invalidation_matcher([str(p) for p in paths], self.ctx.workloads)
-        removed = 0
-        for tier in (dist.edge_caches, dist.rec_caches):
-            for c in tier.values():
-                removed += c.remove_if(pred)
-        removed += dist.shield_cache.remove_if(pred)
-        self.invalidations.append(
-            {
-                "at_s": at_ns / 1e9,
-                "distribution": dist.spec.name,
-                "paths": [str(p) for p in paths],
-                "objects_removed": removed,
-            }
-        )
+        entry: dict[str, Any] = {
+            "at_s": at_ns / 1e9,
+            "distribution": dist.spec.name,
+            "paths": [str(p) for p in paths],
+            "completed_at_s": None,
+            "objects_removed": 0,
+        }
+        self.invalidations.append(entry)
+        self._due.append((at_ns + dist.spec.invalidation_delay, entry))
+        self._run_due(at_ns)
+
+    def _run_due(self, now_ns: int) -> None:
+        """Invalidations take effect when they complete (``invalidation_delay`` after the
+        request; applied at the first chunk boundary at or after that moment)."""
+        keep = []
+        for due, entry in self._due:
+            if due > now_ns:
+                keep.append((due, entry))
+                continue
+            dist = self.dists[entry["distribution"]]
+            pred = invalidation_matcher(entry["paths"], self.ctx.workloads)
+            removed = 0
+            for tier in (dist.edge_caches, dist.rec_caches):
+                for c in tier.values():
+                    removed += c.remove_if(pred)
+            removed += dist.shield_cache.remove_if(pred)
+            entry["objects_removed"] = removed
+            entry["completed_at_s"] = max(due, now_ns) / 1e9
+        self._due = keep
+
+    def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
+        for d in self.dists.values():
+            d.observe(batch, out, total_ms)
 
     def fail(self, what: str, up: bool, at_ns: int) -> bool:
         return False
@@ -556,6 +1202,8 @@ class CloudFront(Service):
     def tick(self, now_ns: int) -> None:
         for origin in self.s3_origins:
             origin.end_chunk(self.ctx)
+        if self._due:
+            self._run_due(now_ns)
 
     def report(self) -> dict[str, Any]:
         return {

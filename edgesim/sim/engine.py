@@ -176,6 +176,8 @@ class Run:
                 arr[~np.isfinite(arr)] = 0.0
         total = out.total_ms
         self.metrics.record(batch, out, total)
+        for svc in self.services:
+            svc.observe(batch, out, total)
 
     def _serve_workload(self, batch: Batch, out: Outcome, idx: I64, rt: WorkloadRoute) -> None:
         ctx = self.ctx

@@ -88,6 +88,22 @@ CASES = [
         "link end 'client:plant-flor' is not a node",
     ),
     (
+        "outpost-without-parent",
+        "{id: plant-1, parent: eu-west-2, site:",
+        "{id: plant-1, site:",
+        "{id: plant-1, site:",
+        "outposts[0].parent",
+        "missing required field",
+    ),
+    (
+        "outpost-parent-unknown",
+        "{id: plant-1, parent: eu-west-2, site:",
+        "{id: plant-1, parent: eu-west-9, site:",
+        "parent: eu-west-9",
+        "outposts[0].parent",
+        "parent region 'eu-west-9' is not in regions",
+    ),
+    (
         "unknown-carrier",
         "parent: ap-northeast-1, carrier: kddi}",
         "parent: ap-northeast-1, carrier: docomo}",

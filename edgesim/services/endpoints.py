@@ -26,6 +26,7 @@ from edgesim.units import Duration, Fraction
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
 
 SITE_KINDS = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
 
@@ -51,6 +52,11 @@ class EndpointSpec(BaseModel):
         default="10s",
         validate_default=True,
         description="how long a caller waits before giving up on a failed endpoint",
+    )
+    calls: list[str] = Field(
+        default_factory=list,
+        description="endpoints each request calls in turn from this endpoint's site (a "
+        "database in the parent region, an API): their time adds up, their failures fail it",
     )
 
 
@@ -82,6 +88,8 @@ class EndpointTarget(Target):
         self.window_requests = 0
         self.window_errors = 0
         self.window_ms: list[F64] = []
+        self.callees: list[EndpointTarget] = []
+        """Endpoints each request calls (``calls:``), resolved after every endpoint exists."""
 
     def take_window(self) -> tuple[int, int, float]:
         """Requests, errors and p99 of queue+service time (ms) since the last call."""
@@ -173,7 +181,26 @@ class EndpointTarget(Target):
             self.window_requests += n
             self.window_errors += int((bad_504 | bad_500).sum())
             self.window_ms.append(total - net_ms)
+        if self.callees:
+            total = total + self._call(ctx, batch, flow, out, ~(bad_504 | bad_500))
         return total
+
+    def _call(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome, ok: Bool) -> F64:
+        """Each served request calls the callees in turn from this site; a callee that is down
+        or unreachable (an Outpost whose service link is cut) fails the request."""
+        extra = np.zeros(len(flow))
+        rows = np.flatnonzero(ok)
+        for callee in self.callees:
+            if len(rows) == 0:
+                break
+            sub = Flow(
+                flow.idx[rows], np.full(len(rows), self.site, dtype=np.int32), flow.start_ns[rows]
+            )
+            got = callee.serve(ctx, batch, sub, out)
+            got = np.where(np.isfinite(got), got, callee.spec.connect_timeout / 1e6)
+            extra[rows] += got
+            rows = rows[out.ok[flow.idx[rows]]]
+        return extra
 
 
 class Endpoints(Service):
@@ -228,8 +255,46 @@ class Endpoints(Service):
                 )
                 continue
             self.items[spec.name] = EndpointTarget(spec, site, ctx)
+        for i, spec in enumerate(config.root):
+            target = self.items.get(spec.name)
+            if target is None:
+                continue
+            for j, name in enumerate(spec.calls):
+                callee = self.items.get(name.removeprefix("endpoint:"))
+                if callee is None or callee is target:
+                    problems.append(
+                        Problem(
+                            f"no other endpoint named '{name}'",
+                            path=f"endpoints[{i}].calls[{j}]",
+                            expected="one of: "
+                            + ", ".join(sorted(n for n in self.items if n != spec.name)),
+                        )
+                    )
+                    continue
+                target.callees.append(callee)
+        for i, spec in enumerate(config.root):
+            if spec.name in self.items and self._cycle(self.items[spec.name]):
+                problems.append(
+                    Problem(
+                        f"endpoint '{spec.name}' calls itself through its calls",
+                        path=f"endpoints[{i}].calls",
+                        expected="calls without cycles",
+                    )
+                )
         if problems:
             raise InputError(problems, file=ctx.file)
+
+    @staticmethod
+    def _cycle(start: EndpointTarget) -> bool:
+        stack, seen = list(start.callees), set()
+        while stack:
+            t = stack.pop()
+            if t is start:
+                return True
+            if id(t) not in seen:
+                seen.add(id(t))
+                stack.extend(t.callees)
+        return False
 
     def targets(self) -> dict[str, Target]:
         return {t.key: t for t in self.items.values()}

@@ -2,10 +2,12 @@
 # Benchmark: requests/s for one cached 10 KB object (Cache-Control: max-age=3600) from
 #   1. the edgesim origin directly (python -m edgesim.live.origin, one process),
 #   2. nginx with ONE worker as a proxy_cache in front of it (bench/nginx-proxy-cache.conf),
-#   3. the live edgesim edge, if EDGE_URL is set (the URL of the same object through it),
+#   3. the live edgesim edge (`edgesim edge serve scenarios/live-edge.yaml --no-delay`, one
+#      process, forwarding to the same origin), or the server at EDGE_URL if set (the URL of
+#      the same object through it); EDGE=0 skips it,
 # with wrk (-t1 -c50 by default) on loopback, and the ratio edge/nginx. With two or more CPUs
 # the servers run on CPU 0 and wrk on CPU 1. Installs Debian's nginx and wrk if missing.
-# Usage: [EDGE_URL=http://127.0.0.1:8080/bench/object.bin] [CONNS=50] [THREADS=1]
+# Usage: [EDGE_URL=http://127.0.0.1:8080/bench/object.bin] [EDGE=0] [CONNS=50] [THREADS=1]
 #        bash bench/bench_edge.sh [seconds]          (numbers go to bench/README.md by hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,7 @@ CONNS=${CONNS:-50}
 THREADS=${THREADS:-1}
 ORIGIN_PORT=${ORIGIN_PORT:-18181}
 NGINX_PORT=${NGINX_PORT:-18180}
+EDGE_PORT=${EDGE_PORT:-18190}
 OBJECT=/bench/object.bin
 PY=${PY:-.venv/bin/python}
 
@@ -84,12 +87,21 @@ nginx_rps=$(cat "$work/last.rps")
 reached=$(curl -fsS "http://127.0.0.1:$ORIGIN_PORT/_edgesim/stats" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 echo "  requests that reached the origin during the nginx run: $reached"
 
+if [ -z "${EDGE_URL:-}" ] && [ "${EDGE:-1}" != 0 ]; then
+  # PoP 0 of scenarios/live-edge.yaml on EDGE_PORT; its default behaviour goes to "primary".
+  "${SERVER_CPU[@]}" "$PY" -m edgesim.live.cli_edge serve scenarios/live-edge.yaml --no-delay \
+    --base-port "$EDGE_PORT" --origin "primary=http://127.0.0.1:$ORIGIN_PORT" \
+    --origin "backup=http://127.0.0.1:$ORIGIN_PORT" > "$work/edge.log" 2>&1 &
+  pids+=($!)
+  EDGE_URL="http://127.0.0.1:$EDGE_PORT$OBJECT"
+fi
 if [ -n "${EDGE_URL:-}" ]; then
   wait_http "$EDGE_URL"
   curl -fsS -o /dev/null "$EDGE_URL"
+  curl -fsS -D - -o /dev/null "$EDGE_URL" | tr -d '\r' | grep -iE '^(x-cache|x-amz-cf-pop):' || true
   bench "edgesim edge ($EDGE_URL)" "$EDGE_URL"
   edge_rps=$(cat "$work/last.rps")
   awk -v e="$edge_rps" -v n="$nginx_rps" 'BEGIN {printf "edge/nginx: %.3f\n", e / n}'
 else
-  echo "(set EDGE_URL to the edge's URL for the same object to compare the live edge)"
+  echo "(EDGE=0: the live edge was skipped)"
 fi

@@ -646,8 +646,10 @@ def schema(what: str) -> None:
 
 
 def _register_live_commands() -> None:
+    from edgesim.live.cli_edge import edge
     from edgesim.live.cli_origin import origin
 
+    main.add_command(edge)
     main.add_command(origin)
 
 

@@ -45,6 +45,11 @@ class Target(ABC):
         response was already at ``src``). Failures set ``out.ok``/``out.status``; time spent on
         each hop is added to ``out.hop(...)``."""
 
+    def client_entry(self, ctx: SimContext, clients: I32, entry: I32) -> I32:
+        """The node users at ``clients`` connect to, given their DNS answer's entry node.
+        Default: the entry node; anycast targets return the user's own nearest edge."""
+        return entry
+
     def is_up(self, ctx: SimContext) -> bool:
         return True
 

@@ -210,8 +210,8 @@ class Run:
             sel = tgt == ti
             sub = idx[sel]
             target = self.dns.targets[int(ti)]
-            ent = entry[sel]
             groups = ctx.group_node()[batch.group[sub]]
+            ent = target.client_entry(ctx, groups, entry[sel])
             wan_one_way = ctx.client_one_way_ms(groups, ent)
             unreachable = ~np.isfinite(wan_one_way)
             wan_rtt = np.where(unreachable, 0.0, 2.0 * wan_one_way)

@@ -646,11 +646,13 @@ def schema(what: str) -> None:
 
 
 def _register_live_commands() -> None:
+    from edgesim.cli_s3ta import s3ta
     from edgesim.live.cli_edge import edge
     from edgesim.live.cli_origin import origin
 
     main.add_command(edge)
     main.add_command(origin)
+    main.add_command(s3ta)
 
 
 _register_live_commands()

@@ -53,6 +53,23 @@ class Target(ABC):
     def is_up(self, ctx: SimContext) -> bool:
         return True
 
+    def user_transfer_ms(
+        self,
+        ctx: SimContext,
+        batch: Batch,
+        flow: Flow,
+        rtt_ms: F64,
+        loss: F64,
+        up_bytes_per_s: F64,
+        down_bytes_per_s: F64,
+    ) -> tuple[F64, F64] | None:
+        """The user's side of the transfer for requests of ``flow`` (called before
+        :meth:`serve`): per request, the upload's time on top of the one round trip the
+        engine counts, and the response body's time; None (the default) for the engine's
+        single-stream TCP model (:func:`edgesim.transfer.transfer_ms`). ``rtt_ms``, ``loss``
+        and the bandwidths are those of each user's path to ``flow.src``."""
+        return None
+
 
 class Service(ABC):
     """A scenario section and the targets, DNS names and timeline actions it brings."""

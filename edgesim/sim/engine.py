@@ -230,14 +230,19 @@ class Run:
             connect = np.where(new, rtt + np.where(syn_lost, TCP_INITIAL_RTO_MS, 0.0), 0.0)
             tls_rtts = {"1.3": 1.0, "1.2": 2.0, "none": 0.0}[spec.tls]
             tls = np.where(new, tls_rtts * rtt, 0.0)
-            upload = np.where(
-                batch.upload[sub] > 0,
-                transfer_ms(batch.upload[sub], rtt, up_bw[a], loss),
-                0.0,
-            )
             flow = Flow(sub, ent.astype(np.int32), batch.t_ns[sub])
+            own = target.user_transfer_ms(ctx, batch, flow, rtt, loss, up_bw[a], down_bw[a])
+            if own is None:
+                upload = np.where(
+                    batch.upload[sub] > 0,
+                    transfer_ms(batch.upload[sub], rtt, up_bw[a], loss),
+                    0.0,
+                )
+            else:
+                upload, body = own
             upstream = target.serve(ctx, batch, flow, out)
-            body = transfer_ms(batch.size[sub], rtt, down_bw[a], loss)
+            if own is None:
+                body = transfer_ms(batch.size[sub], rtt, down_bw[a], loss)
             out.phase_ms["connect"][sub] = connect
             out.phase_ms["tls"][sub] = tls
             out.phase_ms["wait"][sub] = rtt + upload + upstream

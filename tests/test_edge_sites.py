@@ -108,3 +108,34 @@ def test_call_cycles_are_refused() -> None:
     with pytest.raises(InputError) as info:
         load(text)
     assert "calls itself" in info.value.render()
+
+
+GEO = """\
+edgesim: 1
+name: geoproximity to a Local Zone
+world: tiny
+duration: 1m
+clients: [{metros: [new-york, london], requests_per_second: 50}]
+workloads: [{name: api, host: api.example.com, method: POST, size: 1KB}]
+endpoints:
+  - {name: nyc, site: lz:us-east-1-nyc-1}
+  - {name: lon, site: region:eu-west-2}
+route53:
+  zones:
+    - name: example.com
+      records:
+        - {name: api, policy: geoproximity, set: a, location: us-east-1-nyc-1, alias: endpoint:nyc}
+        - {name: api, policy: geoproximity, set: b, location: eu-west-2, alias: endpoint:lon}
+"""
+
+
+def test_route53_geoproximity_can_target_a_local_zone() -> None:
+    r = run_text(GEO)
+    sites = r.report["services"]["endpoints"]
+    assert sites["nyc"]["site"] == "lz:us-east-1-nyc-1"
+    assert sites["nyc"]["requests"] > 0
+    assert sites["lon"]["requests"] > 0
+    r53 = next(s for s in r.run.services if s.section == "route53")
+    where = r.run.ctx.group_node()
+    targets, choice, _ = r53.resolve("api.example.com", where, 0)
+    assert [targets[i].key for i in choice] == ["endpoint:nyc", "endpoint:lon"]

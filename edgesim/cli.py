@@ -646,6 +646,7 @@ def schema(what: str) -> None:
 
 
 def _register_live_commands() -> None:
+    from edgesim.cli_import import import_
     from edgesim.cli_s3ta import s3ta
     from edgesim.live.cli_edge import edge
     from edgesim.live.cli_origin import origin
@@ -653,6 +654,7 @@ def _register_live_commands() -> None:
     main.add_command(edge)
     main.add_command(origin)
     main.add_command(s3ta)
+    main.add_command(import_)
 
 
 _register_live_commands()

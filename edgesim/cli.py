@@ -649,9 +649,11 @@ def _register_live_commands() -> None:
     from edgesim.cli_import import import_
     from edgesim.cli_s3ta import s3ta
     from edgesim.live.cli_edge import edge
+    from edgesim.live.cli_ga import ga
     from edgesim.live.cli_origin import origin
 
     main.add_command(edge)
+    main.add_command(ga)
     main.add_command(origin)
     main.add_command(s3ta)
     main.add_command(import_)

@@ -344,6 +344,10 @@ def scenario_authority(run: object) -> Authority:
     clients = ClientMap.loopback(len(run.groups))
     for i, subnet in enumerate(ctx.group_subnets):
         clients.networks.append((ipaddress.ip_network(subnet, strict=False), i))
+    from edgesim.services.accelerator import GlobalAccelerator
+
+    ga_svc = next((s for s in run.services if isinstance(s, GlobalAccelerator)), None)
+    ga_number = {f"accelerator:{n}": i + 1 for i, n in enumerate(ga_svc.items)} if ga_svc else {}
 
     def lookup(
         host: str,
@@ -361,6 +365,10 @@ def scenario_authority(run: object) -> Authority:
             target = ctx.targets[key]
             if key.startswith("cloudfront:"):
                 return (node_address(3, int(target.entry(ctx, where)[0])),)
+            if key in ga_number:  # the live GA proxy's stand-in for the first static address
+                from edgesim.live.ga import standin_addresses
+
+                return (standin_addresses(ga_number[key])[0],)
             return (node_address(2, target_index[target.key]),)
 
         env = dataclasses.replace(r53.env, target_values=values)

@@ -648,15 +648,19 @@ def schema(what: str) -> None:
 def _register_live_commands() -> None:
     from edgesim.cli_import import import_
     from edgesim.cli_s3ta import s3ta
+    from edgesim.live.cli_ctl import ctl
     from edgesim.live.cli_edge import edge
     from edgesim.live.cli_ga import ga
     from edgesim.live.cli_origin import origin
+    from edgesim.live.cli_serve import serve
 
     main.add_command(edge)
     main.add_command(ga)
     main.add_command(origin)
     main.add_command(s3ta)
     main.add_command(import_)
+    main.add_command(serve)
+    main.add_command(ctl)
 
 
 _register_live_commands()

@@ -1,0 +1,268 @@
+"""``edgesim serve SCENARIO``: the whole live stack in one process (docs/live-stack.md).
+
+A click command, registered on the main CLI with ``main.add_command(serve)``; also runs alone
+as ``python -m edgesim.live.cli_serve SCENARIO``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from edgesim.errors import InputError
+from edgesim.live.stack import COMPONENTS, Stack, StackConfig, StackError
+
+STOP_TIMEOUT_S = 1.5
+MAX_EDGE_LINES = 8
+
+
+def _host_port(text: str, option: str) -> tuple[str, int]:
+    host, _, port_text = text.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise click.BadParameter(f"cannot read '{text}'; expected HOST:PORT", param_hint=option)
+    return host.strip("[]"), int(port_text)
+
+
+def _fail(message: str) -> None:
+    from rich.markup import escape
+
+    from edgesim.cli import err_console
+
+    err_console.print("[bold red]error:[/] " + escape(message), markup=True, highlight=False)
+    sys.exit(2)
+
+
+@click.command("serve")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.001, max=1e6),
+    default=1.0,
+    show_default=True,
+    help="virtual seconds of the timeline per wall second",
+)
+@click.option("--dns-port", type=click.IntRange(0, 65535), default=5353, show_default=True)
+@click.option(
+    "--edge-port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="port on every PoP (127.3.x.y) and endpoint (127.2.x.y) address; 0: a free one",
+)
+@click.option(
+    "--control", default="127.0.0.1:8053", show_default=True, help="control API + dashboard"
+)
+@click.option("--token", default=None, help="bearer token (default: EDGESIM_TOKEN or random)")
+@click.option(
+    "--listen-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address of the DNS server (and of everything, when not loopback)",
+)
+@click.option("--allow-public", is_flag=True, help="allow a non-loopback --listen-host")
+@click.option("--http-proxy", default=None, metavar="HOST:PORT", help="forward proxy for browsers")
+@click.option("--no-delay", is_flag=True, help="no emulated delays (benchmarks)")
+@click.option(
+    "--only",
+    default=None,
+    metavar="LIST",
+    help=f"start only these ({','.join(COMPONENTS)}); the control API always runs",
+)
+@click.option(
+    "--ga-port-offset",
+    type=click.IntRange(0, 60000),
+    default=0,
+    show_default=True,
+    help="added to accelerator listener ports (443 needs root: 10000 → 10443)",
+)
+def serve(
+    scenario: Path,
+    speed: float,
+    dns_port: int,
+    edge_port: int,
+    control: str,
+    token: str | None,
+    listen_host: str,
+    allow_public: bool,
+    http_proxy: str | None,
+    no_delay: bool,
+    only: str | None,
+    ga_port_offset: int,
+) -> None:
+    """Serve a SCENARIO live: DNS, CloudFront edges, endpoints, origins, accelerators, a
+    control API and a dashboard, in one process, on loopback.
+
+    Client group i is the source address 127.1.(i // 256).(i % 256): `dig -b` and
+    `curl --interface` make you a user of that group. Ctrl-C or SIGTERM stops everything.
+
+    Example: edgesim serve scenarios/quickstart.yaml --speed 10
+    """
+    t0 = time.perf_counter()
+    chost, cport = _host_port(control, "--control")
+    proxy = _host_port(http_proxy, "--http-proxy") if http_proxy else None
+    picked = frozenset(COMPONENTS)
+    if only is not None:
+        picked = frozenset(x.strip() for x in only.split(",") if x.strip())
+        unknown = sorted(picked - set(COMPONENTS))
+        if unknown:
+            raise click.BadParameter(
+                f"unknown component {unknown[0]!r}; choose from {', '.join(COMPONENTS)}",
+                param_hint="--only",
+            )
+    config = StackConfig(
+        scenario=scenario,
+        listen_host=listen_host,
+        dns_port=dns_port,
+        edge_port=edge_port,
+        control_host=chost,
+        control_port=cport,
+        token=token or os.environ.get("EDGESIM_TOKEN") or None,
+        speed=speed,
+        delay=not no_delay,
+        http_proxy=proxy,
+        only=picked,
+        ga_port_offset=ga_port_offset,
+    )
+    public = [
+        (opt, h)
+        for opt, h in (("--listen-host", listen_host), ("--control", chost))
+        + ((("--http-proxy", proxy[0]),) if proxy else ())
+        if not _loopback(h)
+    ]
+    if public and not allow_public:
+        opt, h = public[0]
+        _fail(
+            f"{opt} {h} is not a loopback address: the control API can fail regions and the "
+            "servers answer anyone who can reach them. Add --allow-public if you mean it."
+        )
+    for opt, h in public:
+        click.echo(
+            f"warning: {opt} {h} is reachable from other machines; keep the token secret",
+            err=True,
+        )
+    try:
+        stack = Stack.load(config)
+    except InputError as exc:
+        _fail(exc.render())
+        return
+    _run(stack, t0)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _run(stack: Stack, t0: float) -> None:
+    """Start, print, wait for SIGINT/SIGTERM and stop, all inside one running loop: uvloop
+    only notices signals while its loop runs, so a signal sent right after the table is
+    printed must not fall between two ``run_until_complete`` calls."""
+    from edgesim.sim.clock import new_event_loop
+
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    failure: list[str] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stack.start()
+        except StackError as exc:
+            failure.append(str(exc))
+            return
+        try:
+            for line in describe(stack, time.perf_counter() - t0):
+                click.echo(line)
+            sys.stdout.flush()
+            await stop.wait()
+            click.echo("stopping…")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stack.stop(), STOP_TIMEOUT_S)
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            loop.run_until_complete(main())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    if failure:
+        _fail(failure[0])
+
+
+def describe(stack: Stack, ready_s: float | None = None) -> list[str]:
+    """The start-up table and ready-to-paste commands."""
+    cfg = stack.config
+    lines: list[str] = []
+    when = f" in {ready_s:.2f} s" if ready_s is not None else ""
+    delay = "emulated delays" if cfg.delay else "no emulated delay"
+    lines.append(
+        f"edgesim serve: {stack.run.scenario.name} — timeline ×{cfg.speed:g}, {delay}, "
+        f"ready{when}; Ctrl-C stops"
+    )
+    width = max((len(x.name) for x in stack.listeners), default=10)
+    edges = [x for x in stack.listeners if x.component == "edge"]
+    for x in stack.listeners:
+        if x.component == "edge" and len(edges) > MAX_EDGE_LINES:
+            if x is edges[MAX_EDGE_LINES]:
+                lines.append(
+                    f"  {'edge':<11} … {len(edges) - MAX_EDGE_LINES} more PoPs (GET /v1/topology)"
+                )
+            if edges.index(x) >= MAX_EDGE_LINES:
+                continue
+        if x.component == "accelerator":
+            lines.append(f"  {'accelerator':<11} {x.note}")
+            continue
+        lines.append(f"  {x.component:<11} {x.name:<{width}} {x.url:<32} {x.note}")
+    for note in stack.notes:
+        lines.append(f"note: {note}")
+    lines.append("")
+    lines.append("Try (client group i asks from 127.1.(i//256).(i%256)):")
+    hosts = stack.authority.names if stack.authority is not None else []
+    dns = stack.dns_bound
+    for gi, g in enumerate(stack.groups[:2]):
+        src = f"127.1.{gi // 256}.{gi % 256}"
+        for h in hosts[:2]:
+            if dns is not None:
+                lines.append(f"  # {g}\n  dig @{dns[0]} -p {dns[1]} -b {src} +short {h}")
+            addrs = stack.resolve(h, gi)
+            if addrs and not cfg.public:
+                lines.append(
+                    f"  curl -si --interface {src} -H 'Host: {h}' "
+                    f"http://{addrs[0]}:{stack.edge_port}/index.html"
+                )
+    if stack.proxy_bound is not None and hosts:
+        ph, pp = stack.proxy_bound
+        g = stack.groups[min(1, len(stack.groups) - 1)]
+        lines.append(f"  curl -si -x http://{g}:x@{ph}:{pp} http://{hosts[0]}/index.html")
+    if stack.control_bound is not None:
+        ch, cp = stack.control_bound
+        url = f"http://{ch}:{cp}"
+        lines.append(f"  curl -s {url}/v1/state")
+        lines.append(
+            f"  curl -s -H 'Authorization: Bearer {stack.token}' -d "
+            f'\'{{"target": "region:us-east-1"}}\' {url}/v1/fail'
+        )
+        lines.append(f"  EDGESIM_URL={url} EDGESIM_TOKEN={stack.token} edgesim ctl watch")
+        lines.append(f"dashboard: {url}/#token={stack.token}")
+    return lines
+
+
+if __name__ == "__main__":  # python -m edgesim.live.cli_serve SCENARIO
+    serve(prog_name="python -m edgesim.live.cli_serve")

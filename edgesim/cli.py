@@ -648,6 +648,7 @@ def schema(what: str) -> None:
 def _register_live_commands() -> None:
     from edgesim.cli_import import import_
     from edgesim.cli_s3ta import s3ta
+    from edgesim.cli_sweep import place, sweep
     from edgesim.live.cli_ctl import ctl
     from edgesim.live.cli_edge import edge
     from edgesim.live.cli_ga import ga
@@ -658,6 +659,8 @@ def _register_live_commands() -> None:
     main.add_command(ga)
     main.add_command(origin)
     main.add_command(s3ta)
+    main.add_command(sweep)
+    main.add_command(place)
     main.add_command(import_)
     main.add_command(serve)
     main.add_command(ctl)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Delay accuracy of the live edge with a C client: wrk, 1,000 concurrent keep-alive
-# connections, each sending its next request THINK ms after the previous answer (wrk's Lua
-# delay()), against `edgesim edge serve --rtt 80ms`, then the same request rate with
+# connections, each sending its next request a random 0.5-1.5 x THINK ms after the previous
+# answer (wrk's Lua delay()), against `edgesim edge serve --rtt 80ms`, then the same request rate with
 # --no-delay (think time + 80 ms).
 # The added delay at each percentile = latency with the emulated RTT − latency without it.
 # Usage: bash bench/bench_edge_delay_wrk.sh [connections=1000] [think_ms=120] [seconds=10]
@@ -17,7 +17,10 @@ cleanup() { [ -n "${EDGE:-}" ] && kill "$EDGE" 2>/dev/null || true; rm -rf "$wor
 trap cleanup EXIT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 run() {  # $1: extra edge options, $2: think time (ms)
-  printf 'function delay() return %s end\n' "$2" > "$work/pace.lua"
+  # think times drawn uniformly in [0.5, 1.5] x THINK: with a fixed think time the 1,000
+  # connections would stay in lock-step (all sending at once every THINK + 80 ms)
+  printf 'function delay() return math.random(%d, %d) end\n' "$(($2 / 2))" "$(($2 * 3 / 2))" \
+    > "$work/pace.lua"
   .venv/bin/python -m edgesim.live.cli_edge serve scenarios/live-edge.yaml $1 \
     --base-port $PORT > "$work/edge.log" 2>&1 &
   EDGE=$!

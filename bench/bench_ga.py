@@ -45,7 +45,7 @@ clients:
   - metros: [london]
     requests_per_second: 1
 workloads:
-  - {name: api, host: api.example.com, target: accelerator:bench, size: 1KB}
+  - {name: api, host: api.example.com, target: endpoint:echo, size: 1KB}
 endpoints:
   - {name: echo, site: eu-west-2}
 accelerators:
@@ -84,7 +84,9 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-typedef struct { int fd; int64_t last_send; int out; size_t got; size_t wbuf_off; } flow_t;
+typedef struct {
+  int fd; int64_t last_send; int out; size_t got; size_t wbuf_off; int64_t next_send; int pending;
+} flow_t;
 
 /* ga_load echo PORT: a TCP and UDP echo server on 127.0.0.1:PORT (epoll, one thread). */
 static int echo_main(int port) {
@@ -162,20 +164,33 @@ int main(int argc, char **argv) {
   }
   int64_t t0 = now_ns(), tw = t0 + (int64_t)(warm * 1e9), te = t0 + (int64_t)(secs * 1e9);
   long long msgs = 0, bytes = 0, lost = 0;
-  /* start: send WINDOW messages per flow */
-  for (int i = 0; i < n; i++) {
-    for (int k = 0; k < window; k++) {
-      int64_t t = now_ns(); memcpy(msg, &t, 8);
-      ssize_t w = send(f[i].fd, msg, size, MSG_NOSIGNAL);
-      if (w != size && tcp) { /* tiny messages: never partial on a fresh connection */ }
-      f[i].out++; f[i].last_send = t;
-    }
-  }
+  /* start: send WINDOW messages per flow; with SPREAD_NS, flow i starts at t0 + i x SPREAD/n
+     (flows started together and echoed after the same delay would stay in lock-step) */
+  const char *sp = getenv("SPREAD_NS"); int64_t spread = sp ? atoll(sp) : 0;
+  /* THINK_NS: each flow waits a uniform 0.5-1.5 x THINK after an echo before its next send */
+  const char *th = getenv("THINK_NS"); int64_t think = th ? atoll(th) : 0;
+  srand(7);
+  int started = 0;
   struct epoll_event evs[256];
   while (1) {
     int64_t t = now_ns();
     if (t >= te) break;
-    int k = epoll_wait(ep, evs, 256, 50);
+    while (started < n && t >= t0 + spread * started / n) {
+      int i = started++;
+      for (int k = 0; k < window; k++) {
+        int64_t ts = now_ns(); memcpy(msg, &ts, 8);
+        send(f[i].fd, msg, size, MSG_NOSIGNAL);
+        f[i].out++; f[i].last_send = ts;
+      }
+    }
+    if (think) {
+      for (int i = 0; i < started; i++) if (f[i].pending && t >= f[i].next_send) {
+        int64_t ts = now_ns(); memcpy(msg, &ts, 8);
+        send(f[i].fd, msg, size, MSG_NOSIGNAL);
+        f[i].pending = 0; f[i].last_send = ts;
+      }
+    }
+    int k = epoll_wait(ep, evs, 256, started < n ? 0 : (think ? 1 : 50));
     for (int e = 0; e < k; e++) {
       flow_t *fl = &f[evs[e].data.u32];
       while (1) {
@@ -197,16 +212,21 @@ int main(int argc, char **argv) {
           msgs++; bytes += size;
           if (rf && window == 1) fprintf(rf, "%lld\n", (long long)(tn - sent));
         }
-        memcpy(msg, &tn, 8);
-        send(fl->fd, msg, size, MSG_NOSIGNAL);
-        fl->last_send = tn;
+        if (think) {
+          fl->next_send = tn + think / 2 + (int64_t)((double)rand() / RAND_MAX * think);
+          fl->pending = 1; fl->last_send = fl->next_send;
+        } else {
+          memcpy(msg, &tn, 8);
+          send(fl->fd, msg, size, MSG_NOSIGNAL);
+          fl->last_send = tn;
+        }
       }
     }
     static int64_t last_scan = 0;
     /* re-send for flows whose datagrams were lost (scan every 50 ms) */
     if (!tcp && now_ns() - last_scan > 50000000LL) {
       int64_t tn = now_ns(); last_scan = tn;
-      for (int i = 0; i < n; i++) if (tn - f[i].last_send > 200000000LL) {
+      for (int i = 0; i < started; i++) if (tn - f[i].last_send > 200000000LL) {
         for (int w = 0; w < window; w++) { memcpy(msg, &tn, 8); send(f[i].fd, msg, size, 0); }
         f[i].last_send = tn; lost += window;
       }
@@ -301,6 +321,8 @@ def loadgen(
     size: int,
     window: int,
     rtt_file: Path | None = None,
+    spread_ns: int = 0,
+    think_ns: int = 0,
 ) -> tuple[int, int, int, float]:
     cmd = [str(exe), proto, "127.0.0.1", str(port), str(flows), str(seconds), str(warm)]
     cmd += [str(size), str(window), "127.1.0.0"]
@@ -309,6 +331,10 @@ def loadgen(
     env = dict(os.environ)
     if rtt_file is not None:
         env["RTT_FILE"] = str(rtt_file)
+    if spread_ns:
+        env["SPREAD_NS"] = str(spread_ns)
+    if think_ns:
+        env["THINK_NS"] = str(think_ns)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.split()
     return int(out[0]), int(out[1]), int(out[2]), float(out[3])
 
@@ -323,6 +349,12 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rtt-ms", type=float, default=80.0)
+    ap.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="each flow waits a uniform 0.5-1.5 x this after an echo (0: closed loop)",
+    )
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-delay", action="store_true")
     ap.add_argument(
@@ -371,8 +403,19 @@ def main() -> None:
                 try:
                     for proto in ("udp", "tcp"):
                         f = tmp / f"rtt-{proto}.txt"
+                        # flows start spread over one RTT (else they echo in lock-step)
                         m, _, lost, dur = loadgen(
-                            exe, proto, port, args.flows, args.seconds, 2, 64, 1, rtt_file=f
+                            exe,
+                            proto,
+                            port,
+                            args.flows,
+                            args.seconds,
+                            2,
+                            64,
+                            1,
+                            rtt_file=f,
+                            spread_ns=int(rtt * 1e6),
+                            think_ns=int(args.think_ms * 1e6),
                         )
                         errs = [int(x) / 1e6 - rtt for x in f.read_text().split()]
                         if not errs:

@@ -555,11 +555,10 @@ def dns_serve(
     cleanup: list[Any] = []
     driver = None
     if source.suffix.lower() in (".yaml", ".yml"):
-        from edgesim.scenario.loader import load_scenario, prepare
+        from edgesim.scenario.loader import prepare_file
         from edgesim.sim.live import LiveDriver
 
-        scn, index, file = load_scenario(source)
-        run = prepare(scn, index, file, base_dir=source.resolve().parent)
+        run = prepare_file(source)
         try:
             authority = scenario_authority(run)
         except ValueError as exc:

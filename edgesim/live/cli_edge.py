@@ -8,8 +8,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import click
 
 from edgesim.errors import InputError
+from edgesim.live.cliutil import convert, duration_s, fail
 from edgesim.live.edge import (
     DEFAULT_PORT,
     EdgeConfig,
@@ -26,7 +25,7 @@ from edgesim.live.edge import (
     describe,
     plan_edges,
 )
-from edgesim.units import NS_PER_S, parse_duration_ns, parse_size_bytes
+from edgesim.units import parse_size_bytes
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,10 @@ class ServeOptions:
 
 def load_plan(opts: ServeOptions) -> EdgePlan:
     """Load and prepare the scenario, then plan the edges; InputError on bad input."""
-    from edgesim.scenario.loader import load_scenario, prepare
+    from edgesim.scenario.loader import prepare_file
 
     path = Path(opts.scenario)
-    scn, index, file = load_scenario(path)
-    run = prepare(scn, index, file, base_dir=path.resolve().parent)
+    run = prepare_file(path)
     try:
         return plan_edges(run, port=opts.port, base_port=opts.base_port, last_mile=opts.last_mile)
     except ValueError as exc:
@@ -61,26 +59,6 @@ def parse_origin_option(text: str) -> tuple[str | None, str, str]:
         raise ValueError(f"cannot read {text!r}; expected NAME=http://HOST:PORT")
     dist, slash, origin = name.rpartition("/")
     return (dist if slash else None), origin, url
-
-
-def _duration_s(text: str) -> float:
-    return parse_duration_ns(text) / NS_PER_S
-
-
-def _convert(param: str, func: Callable[[str], Any], value: str) -> Any:
-    try:
-        return func(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=param) from None
-
-
-def _fail(exc: InputError) -> None:
-    from rich.markup import escape
-
-    from edgesim.cli import err_console
-
-    err_console.print("[bold red]error:[/] " + escape(exc.render()), markup=True, highlight=False)
-    sys.exit(2)
 
 
 @click.group()
@@ -166,20 +144,20 @@ def serve(
     config = EdgeConfig(
         delay=not no_delay,
         handshake=handshake,
-        fixed_rtt_ms=None if rtt is None else _convert("--rtt", _duration_s, rtt) * 1000,
-        limits=Limits(max_body=_convert("--max-body", parse_size_bytes, max_body)),
-        header_timeout_s=_convert("--header-timeout", _duration_s, header_timeout),
-        idle_timeout_s=_convert("--idle-timeout", _duration_s, idle_timeout),
+        fixed_rtt_ms=None if rtt is None else convert("--rtt", duration_s, rtt) * 1000,
+        limits=Limits(max_body=convert("--max-body", parse_size_bytes, max_body)),
+        header_timeout_s=convert("--header-timeout", duration_s, header_timeout),
+        idle_timeout_s=convert("--idle-timeout", duration_s, idle_timeout),
         default_distribution=distribution,
         reuse_port=workers > 1,
         seed=seed or 0,
     )
-    overrides = [_convert("--origin", parse_origin_option, o) for o in origins]
+    overrides = [convert("--origin", parse_origin_option, o) for o in origins]
     local = OriginConfig(
         host="127.0.0.1",
         port=0,
-        body_size=_convert("--origin-body-size", parse_size_bytes, origin_body_size),
-        headers=tuple(_convert("--origin-header", parse_header, h) for h in origin_headers),
+        body_size=convert("--origin-body-size", parse_size_bytes, origin_body_size),
+        headers=tuple(convert("--origin-header", parse_header, h) for h in origin_headers),
     )
     opts = ServeOptions(str(scenario), port, base_port, distribution, config, last_mile)
     try:
@@ -192,7 +170,7 @@ def serve(
             )
         urls = _origin_urls(plan, overrides)
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
         return
     try:
         _run(plan, opts, urls, local, workers)

@@ -8,14 +8,13 @@ import contextlib
 import os
 import secrets
 import signal
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edgesim.errors import InputError
+from edgesim.live.cliutil import convert, duration_s, fail, host_port
 from edgesim.live.ga import (
     Backend,
     GaConfig,
@@ -25,42 +24,6 @@ from edgesim.live.ga import (
     parse_backend,
     plan_binds,
 )
-from edgesim.units import NS_PER_S, parse_duration_ns
-
-
-def _duration_s(text: str) -> float:
-    return parse_duration_ns(text) / NS_PER_S
-
-
-def _convert(param: str, func: Callable[[str], Any], value: str) -> Any:
-    try:
-        return func(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=param) from None
-
-
-def _fail(exc: InputError) -> None:
-    from rich.markup import escape
-
-    from edgesim.cli import err_console
-
-    err_console.print("[bold red]error:[/] " + escape(exc.render()), markup=True, highlight=False)
-    sys.exit(2)
-
-
-def _host_port(text: str, option: str) -> tuple[str, int]:
-    host, _, port_text = text.rpartition(":")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise click.BadParameter(f"cannot read {text!r}; expected HOST:PORT", param_hint=option)
-    return host.strip("[]"), int(port_text)
-
-
-def load_run(scenario: Path) -> Any:
-    """Load and prepare the scenario; InputError on bad input."""
-    from edgesim.scenario.loader import load_scenario, prepare
-
-    scn, index, file = load_scenario(scenario)
-    return prepare(scn, index, file, base_dir=scenario.resolve().parent)
 
 
 def _raise_fd_limit() -> None:
@@ -174,24 +137,26 @@ def serve(
     config = GaConfig(
         delay=not no_delay,
         last_mile=last_mile,
-        client_rtt_ms=None if rtt is None else _convert("--rtt", _duration_s, rtt) * 1000,
+        client_rtt_ms=None if rtt is None else convert("--rtt", duration_s, rtt) * 1000,
         backbone_rtt_ms=None
         if backbone_rtt is None
-        else _convert("--backbone-rtt", _duration_s, backbone_rtt) * 1000,
+        else convert("--backbone-rtt", duration_s, backbone_rtt) * 1000,
         listen_host=listen_host,
         port_offset=port_offset,
         only_ports=frozenset(only_ports),
         max_ports=max_ports,
         max_datagram=max_datagram,
-        tcp_idle_s=_convert("--tcp-idle", _duration_s, tcp_idle),
-        udp_idle_s=_convert("--udp-idle", _duration_s, udp_idle),
+        tcp_idle_s=convert("--tcp-idle", duration_s, tcp_idle),
+        udp_idle_s=convert("--udp-idle", duration_s, udp_idle),
     )
     if config.tcp_idle_s <= 0 or config.udp_idle_s <= 0:
         raise click.BadParameter("idle timeouts must be positive", param_hint="--tcp-idle")
-    parsed = [_convert("--backend", parse_backend, b) for b in backends]
-    ctl = _host_port(control, "--control") if control is not None else None
+    parsed = [convert("--backend", parse_backend, b) for b in backends]
+    ctl = host_port(control, "--control") if control is not None else None
     try:
-        run = load_run(scenario)
+        from edgesim.scenario.loader import prepare_file
+
+        run = prepare_file(scenario)
         try:
             router = GaRouter(run, config)
             mapping = backends_from_options(router, parsed)
@@ -199,7 +164,7 @@ def serve(
         except ValueError as exc:
             raise InputError.single(str(exc), file=str(scenario)) from None
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
         return
     _raise_fd_limit()
     try:

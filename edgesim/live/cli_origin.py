@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 import click
 
+from edgesim.live.cliutil import convert, duration_s
 from edgesim.live.origin import OriginConfig, parse_header, serve_origin
-from edgesim.units import NS_PER_S, parse_duration_ns, parse_fraction, parse_size_bytes
+from edgesim.units import parse_fraction, parse_size_bytes
 
 T = TypeVar("T")
 
@@ -21,19 +21,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"cannot read {text!r}; expected HOST:PORT, e.g. 127.0.0.1:8081")
     return host, int(port_text)
-
-
-def _duration_s(text: str) -> float:
-    if text.strip() == "0":
-        return 0.0
-    return parse_duration_ns(text) / NS_PER_S
-
-
-def _convert(param: str, func: Callable[[str], T], value: str) -> T:
-    try:
-        return func(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=param) from None
 
 
 @click.group()
@@ -84,17 +71,17 @@ def serve(
 
     Example: edgesim origin serve --header 'Cache-Control: max-age=60' --latency 20ms
     """
-    host, port = _convert("--listen", parse_listen, listen)
+    host, port = convert("--listen", parse_listen, listen)
     try:
         config = OriginConfig(
             host=host,
             port=port,
-            body_size=_convert("--body-size", parse_size_bytes, body_size),
-            max_body_size=_convert("--max-body-size", parse_size_bytes, max_body_size),
-            headers=tuple(_convert("--header", parse_header, h) for h in headers),
-            latency_s=_convert("--latency", _duration_s, latency),
-            jitter_s=_convert("--jitter", _duration_s, jitter),
-            error_rate=_convert("--error-rate", parse_fraction, error_rate),
+            body_size=convert("--body-size", parse_size_bytes, body_size),
+            max_body_size=convert("--max-body-size", parse_size_bytes, max_body_size),
+            headers=tuple(convert("--header", parse_header, h) for h in headers),
+            latency_s=convert("--latency", duration_s, latency),
+            jitter_s=convert("--jitter", duration_s, jitter),
+            error_rate=convert("--error-rate", parse_fraction, error_rate),
             seed=seed,
             status_paths=status_paths,
         )

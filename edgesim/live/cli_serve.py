@@ -17,26 +17,11 @@ from pathlib import Path
 import click
 
 from edgesim.errors import InputError
+from edgesim.live.cliutil import fail, host_port
 from edgesim.live.stack import COMPONENTS, Stack, StackConfig, StackError
 
 STOP_TIMEOUT_S = 1.5
 MAX_EDGE_LINES = 8
-
-
-def _host_port(text: str, option: str) -> tuple[str, int]:
-    host, _, port_text = text.rpartition(":")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise click.BadParameter(f"cannot read '{text}'; expected HOST:PORT", param_hint=option)
-    return host.strip("[]"), int(port_text)
-
-
-def _fail(message: str) -> None:
-    from rich.markup import escape
-
-    from edgesim.cli import err_console
-
-    err_console.print("[bold red]error:[/] " + escape(message), markup=True, highlight=False)
-    sys.exit(2)
 
 
 @click.command("serve")
@@ -105,8 +90,8 @@ def serve(
     Example: edgesim serve scenarios/quickstart.yaml --speed 10
     """
     t0 = time.perf_counter()
-    chost, cport = _host_port(control, "--control")
-    proxy = _host_port(http_proxy, "--http-proxy") if http_proxy else None
+    chost, cport = host_port(control, "--control")
+    proxy = host_port(http_proxy, "--http-proxy") if http_proxy else None
     picked = frozenset(COMPONENTS)
     if only is not None:
         picked = frozenset(x.strip() for x in only.split(",") if x.strip())
@@ -138,7 +123,7 @@ def serve(
     ]
     if public and not allow_public:
         opt, h = public[0]
-        _fail(
+        fail(
             f"{opt} {h} is not a loopback address: the control API can fail regions and the "
             "servers answer anyone who can reach them. Add --allow-public if you mean it."
         )
@@ -150,7 +135,7 @@ def serve(
     try:
         stack = Stack.load(config)
     except InputError as exc:
-        _fail(exc.render())
+        fail(exc.render())
         return
     _run(stack, t0)
 
@@ -203,7 +188,7 @@ def _run(stack: Stack, t0: float) -> None:
         asyncio.set_event_loop(None)
         loop.close()
     if failure:
-        _fail(failure[0])
+        fail(failure[0])
 
 
 def describe(stack: Stack, ready_s: float | None = None) -> list[str]:

@@ -268,12 +268,9 @@ class Stack:
     @classmethod
     def load(cls, config: StackConfig) -> Stack:
         """Load and prepare the scenario; InputError for bad input."""
-        from edgesim.scenario.loader import load_scenario, prepare
+        from edgesim.scenario.loader import prepare_file
 
-        path = Path(config.scenario)
-        scn, index, file = load_scenario(path)
-        run = prepare(scn, index, file, base_dir=path.resolve().parent)
-        return cls(config, run)
+        return cls(config, prepare_file(config.scenario))
 
     # -- helpers ----------------------------------------------------------------------------
     def _node_down(self, node: int) -> bool:

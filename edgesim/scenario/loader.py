@@ -57,6 +57,12 @@ def load_scenario_text(text: str, name: str = "<scenario>") -> tuple[ScenarioBas
     return validate(scenario_model(), data, index, name), index, name
 
 
+def prepare_file(path: str | Path, *, seed: int | None = None) -> Run:
+    """Load a scenario file and prepare its run (relative paths start at the file's folder)."""
+    scn, index, file = load_scenario(path)
+    return prepare(scn, index, file, seed=seed, base_dir=Path(path).resolve().parent)
+
+
 def _world(scn: ScenarioBase, file: str, index: LineIndex, base_dir: Path | None) -> World:
     name = scn.world
     if base_dir is not None and (name.endswith((".yaml", ".yml")) or "/" in name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edgesim.scenario.loader import load_scenario, prepare
+from edgesim.scenario.loader import prepare_file
 from edgesim.sim.engine import Progress
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
@@ -18,8 +18,7 @@ def run_scenario(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Results:
     """Load, check, run and report a scenario file. Raises :class:`edgesim.InputError`."""
-    scn, index, file = load_scenario(path)
-    run = prepare(scn, index, file, seed=seed, base_dir=Path(path).resolve().parent)
+    run = prepare_file(path, seed=seed)
     run.execute(on_progress)
     results = Results(run)
     results.report = build_report(results)

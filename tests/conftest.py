@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +35,32 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
 TINY_PATH = Path(__file__).resolve().parent.parent / "topologies" / "tiny.yaml"
 pytest_plugins = ["pytester"]
+
+
+@contextlib.contextmanager
+def dns_server_thread(authority: Any) -> Iterator[int]:
+    """A live DNS server for ``authority`` on a loopback port, in a thread of its own (for
+    command-line clients such as dig); yields the port."""
+    from edgesim.dnsserver.server import DnsServer
+
+    loop = asyncio.new_event_loop()
+    server = DnsServer(authority, "127.0.0.1", 0)
+    ready = threading.Event()
+    port: list[int] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        port.append(loop.run_until_complete(server.start())[1])
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    try:
+        yield port[0]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,11 +25,11 @@ from edgesim.dnsserver.authority import (
     zonefile_authority,
 )
 from edgesim.dnsserver.control import start_control
-from edgesim.dnsserver.server import DnsServer
 from edgesim.route53.zone import zone_from_text
 from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.clock import VirtualClock
 from edgesim.sim.live import LiveDriver
+from tests.conftest import dns_server_thread
 
 S = 1_000_000_000
 SCENARIO = """\
@@ -189,25 +188,8 @@ def test_cli_refuses_a_bad_zone_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 def zone_server() -> Iterator[int]:
-    loop = asyncio.new_event_loop()
-    server = DnsServer(zonefile_authority([zone_from_text(ZONE, "example.net")]), "127.0.0.1", 0)
-    ready = threading.Event()
-    port: list[int] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        port.append(loop.run_until_complete(server.start())[1])
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(server.stop())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield port[0]
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(30)
+    with dns_server_thread(zonefile_authority([zone_from_text(ZONE, "example.net")])) as port:
+        yield port
 
 
 @pytest.mark.skipif(shutil.which("dig") is None, reason="dig (bind9-dnsutils) not installed")

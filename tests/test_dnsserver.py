@@ -20,6 +20,7 @@ import pytest
 from edgesim.dnsserver.authority import Authority, group_address, scenario_authority
 from edgesim.dnsserver.server import DnsServer
 from edgesim.scenario.loader import load_scenario_text, prepare
+from tests.conftest import dns_server_thread
 
 SCENARIO = """\
 edgesim: 1
@@ -203,27 +204,8 @@ def test_fuzzed_packets_never_stop_the_server() -> None:
 @pytest.fixture
 def live_server() -> Iterator[int]:
     """The server on a loopback port, in a thread of its own (for command-line clients)."""
-    import threading
-
-    loop = asyncio.new_event_loop()
-    server = DnsServer(authority(), "127.0.0.1", 0)
-    ready = threading.Event()
-    port: list[int] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        port.append(loop.run_until_complete(server.start())[1])
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(server.stop())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield port[0]
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(30)
+    with dns_server_thread(authority()) as port:
+        yield port
 
 
 def _run(*cmd: str) -> str:

@@ -474,3 +474,32 @@ def test_a_missing_zone_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         prepare(scn, index, file, base_dir=tmp_path)
     assert "cannot import zone file missing.zone" in info.value.render()
+
+
+def test_latency_routing_sees_the_world_change() -> None:
+    """Latency records follow the measured latencies (spec §1.2 Latency): a degraded path
+    changes the answer, so per-node query data must not outlive the world's state."""
+    text = scenario(
+        """\
+  zones:
+    - name: example.com
+      records:
+        - {name: api, policy: latency, set: a, region: us-east-1, alias: endpoint:use1}
+        - {name: api, policy: latency, set: b, region: eu-west-2, alias: endpoint:euw2}
+"""
+    )
+    run = prepared(text)
+    r53 = next(s for s in run.services if s.section == "route53")
+    london = int(run.ctx.group_node()[1])
+
+    def answer() -> str:
+        targets, choice, _ = r53.resolve("api.example.com", np.array([london], np.int32), 0)
+        return str(targets[int(choice[0])].key)
+
+    assert answer() == "endpoint:euw2"
+    world = run.ctx.world
+    region = "region:eu-west-2"
+    for nbr, links in list(world.graph[region].items()):
+        for cls in list(links):
+            world.degrade_link(region, nbr, cls, extra_one_way_ms=500.0)
+    assert answer() == "endpoint:use1"

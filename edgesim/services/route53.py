@@ -269,6 +269,7 @@ class Route53(Service):
             collections=self.collections,
         )
         self._random_hosts: set[str] = set()
+        self._queries: dict[tuple[int, int], policies.Query] = {}
 
     # ---- building ---------------------------------------------------------------------
     def _import_file(
@@ -493,9 +494,18 @@ class Route53(Service):
             choice[i] = pick
         return self.target_list, choice, self.host_ttl_ns(host)
 
-    @cache  # noqa: B019 (one instance per run; nodes are few)
     def query(self, node: int) -> policies.Query:
-        """Where a query comes from: the ECS subnet's metro or the resolver's site."""
+        """Where a query comes from: the ECS subnet's metro or the resolver's site (kept per
+        world state: link failures and degradations change the measured latencies)."""
+        key = (node, self.ctx.world.version)
+        got = self._queries.get(key)
+        if got is None:
+            if len(self._queries) > 100_000:
+                self._queries.clear()
+            got = self._queries[key] = self._make_query(node)
+        return got
+
+    def _make_query(self, node: int) -> policies.Query:
         ctx = self.ctx
         key = ctx.node_keys[node]
         n = ctx.world.nodes[key]

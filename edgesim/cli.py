@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -460,12 +461,37 @@ def _replication_table(report: dict[str, Any]) -> Table:
     help="how much worse a metric may get (relative), e.g. 5% or 0.05",
 )
 @click.option("--seed", type=int, default=None)
+@click.option(
+    "--junit",
+    "junit_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write a JUnit XML report (one test case per metric) for CI",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write every compared metric and the verdict as JSON ('-' for stdout)",
+)
 @friendly
-def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) -> None:
+def check_cmd(
+    scenario: Path,
+    baseline: Path,
+    tolerance: str,
+    seed: int | None,
+    junit_out: Path | None,
+    json_out: Path | None,
+) -> None:
     """Re-run SCENARIO and exit 1 if it is worse than BASELINE beyond the tolerance."""
     from edgesim.sim.api import run_scenario
-    from edgesim.sim.compare import compare
+    from edgesim.sim.compare import check_document, compare, junit_xml
     from edgesim.units import parse_fraction
+
+    for opt, out in (("--junit", junit_out), ("--json", json_out)):
+        if out is not None and str(out) != "-":
+            _check_writable(out, opt)
 
     try:
         tol = parse_fraction(tolerance)
@@ -489,7 +515,16 @@ def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) 
         sys.exit(130)
     changes = compare(base, current, tol)
     worse = [c for c in changes if c.worse]
-    console = _console()
+    doc = check_document(str(scenario), str(baseline), tol, changes, current.get("assertions"))
+    if junit_out is not None:
+        _write_text_atomic(junit_out, junit_xml(doc))
+    if json_out is not None:
+        text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        if str(json_out) == "-":
+            click.echo(text, nl=False)
+        else:
+            _write_text_atomic(json_out, text)
+    console = _console() if str(json_out) != "-" else err_console
     if worse:
         t = Table(
             title=f"{len(worse)} metric(s) worse than the baseline by more than {tol * 100:g} %"
@@ -501,6 +536,33 @@ def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) 
         console.print(t)
         sys.exit(1)
     console.print(f"[green]OK[/]: {len(changes)} metrics within {tol * 100:g} % of the baseline")
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse an output path before the run starts, so no run is lost to a typo."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError.single("is a directory", path=option, expected="a file path")
+    if not parent.is_dir():
+        raise InputError.single(
+            f"directory {parent} does not exist",
+            path=option,
+            expected="a file in an existing directory",
+        )
+    if not os.access(parent, os.W_OK):
+        raise InputError.single(
+            f"directory {parent} is not writable", path=option, expected="a writable directory"
+        )
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, then rename over the target."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---- dns ----------------------------------------------------------------------------------

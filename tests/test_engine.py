@@ -264,6 +264,53 @@ def test_baseline_check_catches_a_regression(
     assert "worse than the baseline" in res.output
 
 
+def test_check_writes_junit_and_json(tmp_path: Path, write: Callable[[str, str], Path]) -> None:
+    from xml.etree import ElementTree as ET
+
+    base = tmp_path / "base.json"
+    res = CliRunner().invoke(
+        main, ["run", "scenarios/smoke.yaml", "-q", "--save-baseline", str(base)]
+    )
+    assert res.exit_code == 0
+    slower = Path("scenarios/smoke.yaml").read_text().replace("median=12ms", "median=80ms")
+    junit, js = tmp_path / "check.xml", tmp_path / "check.json"
+    args = ["--baseline", str(base), "--junit", str(junit), "--json", str(js)]
+    res = CliRunner().invoke(main, ["check", str(write("slow.yaml", slower)), *args])
+    assert res.exit_code == 1
+    doc = json.loads(js.read_text())
+    assert doc["ok"] is False
+    assert doc["worse"] == sum(m["worse"] for m in doc["metrics"]) > 0
+    assert {a["assertion"] for a in doc["assertions"]} == {
+        "p99(latency, group=london) < 500ms",
+        "availability() >= 50%",
+    }
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    regress = suites[0]
+    cases = regress.findall("testcase")
+    assert len(cases) == doc["compared"]
+    failed = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert int(regress.get("failures", "-1")) == len(failed) == doc["worse"]
+    assert "all: p50 latency (ms)" in failed
+    assert suites[1].get("name", "").startswith("assertions in ")
+    # the same scenario: no failure, exit 0
+    res = CliRunner().invoke(main, ["check", "scenarios/smoke.yaml", *args])
+    assert res.exit_code == 0, res.output
+    assert json.loads(js.read_text())["ok"] is True
+    assert ET.parse(junit).getroot().find("testsuite/testcase/failure") is None
+
+
+def test_check_refuses_an_unwritable_report_path_before_running(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    base.write_text("{}")
+    res = CliRunner().invoke(
+        main,
+        ["check", "scenarios/smoke.yaml", "--baseline", str(base), "--junit", "/nonexistent/x.xml"],
+    )
+    assert res.exit_code == 2
+    assert "--junit" in res.output
+    assert "does not exist" in res.output
+
+
 def test_interrupt_writes_an_incomplete_report() -> None:
     scn, index, file = load_scenario("scenarios/smoke.yaml")
     run = prepare(scn, index, file)
@@ -293,6 +340,47 @@ def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest()  # the plugin loads through its pytest11 entry point
     result.assert_outcomes(passed=1)
+
+
+def _failing_smoke(tmp: Path) -> Path:
+    """smoke.yaml with one assertion that cannot hold (p99 under 1 ms from London)."""
+    text = (ROOT / "scenarios" / "smoke.yaml").read_text(encoding="utf-8")
+    assert "p99(latency, group=london) < 500ms" in text
+    path = tmp / "failing.yaml"
+    path.write_text(text.replace("< 500ms", "< 1ms"), encoding="utf-8")
+    return path
+
+
+def test_pytest_plugin_fails_when_scenario_assertions_fail(pytester: pytest.Pytester) -> None:
+    """As `edgesim run` exits 1 on a failed assertion, the fixture fails the test."""
+    path = _failing_smoke(pytester.path)
+    pytester.makepyfile(
+        f"""
+        def test_it(edgesim_run):
+            edgesim_run({str(path)!r})
+
+        def test_opt_out(edgesim_run):
+            r = edgesim_run({str(path)!r}, check_assertions=False)
+            assert r.availability() > 0.5
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*1 of 2 scenario assertion(s) do not hold*", "*✗ p99(latency, group=london) < 1ms*"]
+    )
+
+
+def test_pytest_plugin_ini_opt_out(pytester: pytest.Pytester) -> None:
+    path = _failing_smoke(pytester.path)
+    pytester.makeini("[pytest]\nedgesim_check_assertions = false\n")
+    pytester.makepyfile(
+        f"""
+        def test_it(edgesim_run):
+            edgesim_run({str(path)!r})
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
 
 
 def test_outpost_service_link_can_be_cut_by_name() -> None:

@@ -325,3 +325,79 @@ def test_html_is_deterministic(scenario: Path) -> None:
     vs = expand(load_base(scenario), [parse_vary("endpoints[name=api-use1].servers=2,4,8")])
     doc = run_sweep(vs, InProcessExecutor())
     assert render_sweep_html(doc) == render_sweep_html(doc)
+
+
+# ---- HTML: labels, ± only with replications, one key plotted, two keys tabulated -------------
+def _doc(keys: list[str], combos: list[dict[str, Any]], replications: int = 1) -> dict[str, Any]:
+    def metric(v: float) -> dict[str, Any]:
+        return {"mean": v, "ci95": 3.0 if replications > 1 else math.nan, "n": replications}
+
+    rows = []
+    for i, ov in enumerate(combos):
+        rows.append(
+            {
+                "index": i,
+                "label": " ".join(f"{k}={v}" for k, v in ov.items()),
+                "overrides": ov,
+                "sites": 1,
+                "status": "ok",
+                "metrics": {
+                    k: metric(100.0 + 10 * i) for k in ("p50", "p95", "p99", "pop_p95", "worst_p95")
+                }
+                | {"availability": metric(0.99)},
+                "worst_group": "g",
+            }
+        )
+    return {
+        "scenario": "s.yaml",
+        "replications": replications,
+        "keys": keys,
+        "variants": rows,
+        "pareto": [0],
+    }
+
+
+LONG = "services.cloudfront.distributions[name=shop].behaviors[0].cache_policy.default_ttl"
+
+
+def test_html_labels_keep_the_values_that_differ() -> None:
+    from edgesim.sweep.html import short_keys, variant_label
+
+    doc = _doc([LONG], [{LONG: 60}, {LONG: 86400}])
+    assert short_keys([LONG]) == {LONG: "default_ttl"}
+    labels = [variant_label(doc, r) for r in doc["variants"]]
+    assert labels == ["default_ttl=60", "default_ttl=86400"]
+    page = render_sweep_html(doc)
+    assert "default_ttl=86400" in page
+    assert LONG in page  # the full key is explained once
+
+
+def test_short_keys_disambiguate() -> None:
+    from edgesim.sweep.html import short_keys
+
+    a = "endpoints[name=a].servers"
+    b = "endpoints[name=b].servers"
+    assert short_keys([a, b]) == {a: "endpoints[name=a].servers", b: "endpoints[name=b].servers"}
+    assert short_keys(["x.y.z", "q.y.w"]) == {"x.y.z": "z", "q.y.w": "w"}
+
+
+def test_html_hides_plus_minus_without_replications() -> None:
+    one = render_sweep_html(_doc(["seed"], [{"seed": 1}, {"seed": 2}]))
+    assert "±" not in one.split("<h2>Variants</h2>")[1]
+    assert "no confidence intervals" in one
+    three = render_sweep_html(_doc(["seed"], [{"seed": 1}, {"seed": 2}], replications=3))
+    assert "100.0 ± 3.0" in three
+
+
+def test_html_tabulates_two_keys() -> None:
+    combos = [{"a.servers": s, "b.site": site} for s in (1, 8) for site in ("x", "y")]
+    page = render_sweep_html(_doc(["a.servers", "b.site"], combos))
+    pivot = page.split("by servers × site</h2>")[1].split("</table>")[0]
+    # first key down, second across; variant 3 (servers=8, site=y) has pop p95 130
+    assert "<th>x</th><th>y</th>" in pivot
+    assert "<tr><th>8</th><td>120.0</td><td>130.0</td></tr>" in pivot
+
+
+def test_html_plots_one_categorical_key() -> None:
+    page = render_sweep_html(_doc(["site"], [{"site": "us-east-1"}, {"site": "eu-west-1"}]))
+    assert 'alt="latency by site"' in page

@@ -114,3 +114,86 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float)
                     )
                 )
     return changes
+
+
+def check_document(
+    scenario: str,
+    baseline: str,
+    tolerance: float,
+    changes: list[Change],
+    assertions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What ``edgesim check --json`` writes: every compared metric and the verdict.
+
+    ``ok`` is false when a metric got worse than the baseline beyond the tolerance (the same
+    rule that makes ``edgesim check`` exit 1). The scenario's own assertions are listed for
+    information; ``edgesim run`` is the command that fails on them.
+    """
+    worse = [c for c in changes if c.worse]
+    return {
+        "edgesim_check": 1,
+        "scenario": scenario,
+        "baseline": baseline,
+        "tolerance": tolerance,
+        "ok": not worse,
+        "compared": len(changes),
+        "worse": len(worse),
+        "metrics": [
+            {
+                "scope": c.scope,
+                "metric": c.metric,
+                "baseline": c.baseline,
+                "current": c.current,
+                "change": c.change,
+                "worse": c.worse,
+            }
+            for c in changes
+        ],
+        "assertions": list(assertions or []),
+    }
+
+
+def junit_xml(doc: dict[str, Any]) -> str:
+    """A JUnit XML report of a check document: one test case per compared metric.
+
+    CI systems (GitHub Actions test reporters, GitLab, Jenkins) show each regression as a
+    failed test named ``scope: metric``; the scenario's assertions form a second suite.
+    """
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="edgesim check")
+
+    def suite(name: str, cases: list[tuple[str, str | None, str]]) -> None:
+        failures = sum(1 for _, msg, _ in cases if msg is not None)
+        el = ET.SubElement(
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(cases)),
+            failures=str(failures),
+            errors="0",
+            skipped="0",
+        )
+        for case_name, failure, detail in cases:
+            tc = ET.SubElement(el, "testcase", classname=name, name=case_name, time="0")
+            if failure is not None:
+                f = ET.SubElement(tc, "failure", message=failure, type="regression")
+                f.text = detail
+            else:
+                ET.SubElement(tc, "system-out").text = detail
+
+    tol = f"{doc['tolerance'] * 100:g} %"
+    metric_cases: list[tuple[str, str | None, str]] = []
+    for m in doc["metrics"]:
+        detail = f"baseline {m['baseline']:.6g}, now {m['current']:.6g} ({m['change']})"
+        failure = f"worse than the baseline by more than {tol}: {detail}" if m["worse"] else None
+        metric_cases.append((f"{m['scope']}: {m['metric']}", failure, detail))
+    suite(f"regressions vs {doc['baseline']}", metric_cases)
+    if doc["assertions"]:
+        cases: list[tuple[str, str | None, str]] = []
+        for a in doc["assertions"]:
+            detail = f"error: {a['error']}" if a.get("error") else f"value: {a.get('value')}"
+            cases.append((str(a["assertion"]), None if a.get("ok") else detail, detail))
+        suite(f"assertions in {doc['scenario']}", cases)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"

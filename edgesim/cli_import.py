@@ -41,7 +41,7 @@ def parse_parameters(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.group("import")
 def import_() -> None:
-    """Build a scenario from infrastructure as code (CloudFormation)."""
+    """Build a scenario from infrastructure as code (CloudFormation, Terraform)."""
 
 
 @import_.command("cloudformation")
@@ -96,10 +96,56 @@ def cloudformation(
         stack_name=stack_name,
         check=check,
     )
+    _write_result(result, output)
+
+
+@import_.command("terraform")
+@click.argument("document", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the scenario file to write",
+)
+@click.option(
+    "--region",
+    default="us-east-1",
+    show_default=True,
+    help="where resources run when the document does not say (no ARN, AZ or provider region)",
+)
+@click.option("--world", default="aws-world", show_default=True, help="the scenario's world")
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="load the result on its world before writing it",
+)
+@_friendly
+def terraform(document: Path, output: Path, region: str, world: str, check: bool) -> None:
+    """Convert Terraform JSON (DOCUMENT) into a scenario file (-o).
+
+    DOCUMENT is `terraform show -json` output: a state (`terraform show -json >
+    state.json`) or a saved plan (`terraform plan -out tf.plan && terraform show -json
+    tf.plan > plan.json`); a terraform.tfstate file (version 4) works too.
+    """
+    from edgesim.terraform import import_terraform
+
+    result = import_terraform(document, region=region, world=world, check=check)
+    _write_result(result, output)
+
+
+def _write_result(result: Any, output: Path) -> None:
+    import os
+
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        output.write_text(result.text(), encoding="utf-8")
+        tmp.write_text(result.text(), encoding="utf-8")
+        os.replace(tmp, output)
     except OSError as exc:
-        raise InputError.single(f"cannot write: {exc}", file=str(output)) from None
+        raise InputError.single(f"cannot write: {exc.strerror or exc}", file=str(output)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     scn = result.scenario
     counts = [
         f"{len(scn.get('endpoints', []))} endpoint(s)",

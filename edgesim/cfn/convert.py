@@ -137,11 +137,13 @@ class ImportResult:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     source: str = "template"
+    tool: str = "CloudFormation"
+    """What the source is written in: ``CloudFormation`` or ``Terraform``."""
 
     def header(self) -> list[str]:
         out = [
-            f"Imported from {self.source} by `edgesim import cloudformation`.",
-            "EDIT ME: CloudFormation describes no users, so `clients` and `workloads` are",
+            f"Imported from {self.source} by `edgesim import {self.tool.lower()}`.",
+            f"EDIT ME: {self.tool} describes no users, so `clients` and `workloads` are",
             "defaults, as are service times, capacities and object sizes. Add a `timeline`",
             "(failures) and `assertions` for what must hold.",
         ]

@@ -7,6 +7,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -447,3 +448,25 @@ timeline:
 """
     r = run_text(text)
     assert 0 < r.failover_time("www.example.com") <= 60
+
+
+def test_ci_workflow_example_uses_real_options() -> None:
+    """docs/ci-latency-gate.yml: valid YAML whose edgesim command lines the CLI accepts."""
+    import shlex
+
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "docs" / "ci-latency-gate.yml").read_text())
+    steps = doc["jobs"]["latency"]["steps"]
+    lines = [
+        " ".join(ln.strip().rstrip("\\") for ln in s["run"].splitlines())
+        for s in steps
+        if "edgesim check" in s.get("run", "")
+    ]
+    assert lines, "the workflow runs edgesim check"
+    for line in lines:
+        words = shlex.split(line[line.index("edgesim check") :].replace('"$', '"'))
+        cmd = main.get_command(click.Context(main), "check")
+        assert cmd is not None
+        ctx = cmd.make_context("check", words[2:])  # raises UsageError on an unknown option
+        assert ctx.params["junit_out"] is not None

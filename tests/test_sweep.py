@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from edgesim.cli_sweep import sweep as sweep_cmd
+from edgesim.cli.sweep import sweep as sweep_cmd
 from edgesim.errors import InputError
 from edgesim.sweep import (
     InProcessExecutor,

@@ -3,7 +3,7 @@ a control API and a dashboard in one process, on one event loop (docs/live-stack
 
 The scenario is prepared **once**: one :class:`~edgesim.sim.engine.Run` and its SimContext
 are shared by the DNS authority, the :class:`~edgesim.sim.live.LiveDriver` (timeline and
-health checks on a :class:`~edgesim.sim.clock.WallClock`), the CloudFront edges, the
+health checks on a :class:`~edgesim.live.clock.WallClock`), the CloudFront edges, the
 endpoint servers, the origins' up/down state and the accelerator proxy, so a control call
 changes every hop at once.
 
@@ -373,7 +373,7 @@ class Stack:
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> list[Listener]:
-        from edgesim.sim.clock import WallClock
+        from edgesim.live.clock import WallClock
         from edgesim.sim.live import LiveDriver
 
         loop = asyncio.get_running_loop()

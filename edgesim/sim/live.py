@@ -4,7 +4,7 @@ Scenario runs replay the timeline in virtual time; live servers (``edgesim dns s
 from the same services, so the same decisions need the same state changes at the same
 (scaled) moments. :class:`LiveDriver` schedules every timeline event and every service
 boundary (health-check rounds, alarm periods) on a :class:`~edgesim.sim.clock.Clock`: a
-:class:`~edgesim.sim.clock.WallClock` in live mode, a
+:class:`~edgesim.live.clock.WallClock` in live mode, a
 :class:`~edgesim.sim.clock.VirtualClock` in tests. :meth:`LiveDriver.control` applies an event
 now (a control call), checked exactly as a timeline entry is.
 

@@ -1,7 +1,6 @@
 """``edgesim sweep`` and ``edgesim place``: many runs of scenario variants (docs/sweeps.md).
 
-The lead registers both commands on the main CLI (``main.add_command(sweep)``,
-``main.add_command(place)``); the work is in :mod:`edgesim.sweep`.
+Both are listed in :data:`edgesim.cli.COMMANDS`; the work is in :mod:`edgesim.sweep`.
 """
 
 from __future__ import annotations
@@ -14,13 +13,8 @@ from typing import Any
 
 import click
 
+from edgesim.cli.common import err_console, friendly
 from edgesim.errors import InputError
-
-
-def _friendly(func: Any) -> Any:
-    from edgesim.cli import friendly  # lazily: edgesim.cli registers these commands
-
-    return friendly(func)
 
 
 def _executor_options(func: Any) -> Any:
@@ -94,9 +88,7 @@ def _make_executor(
 def _progress(quiet: bool, total: int, what: str) -> Iterator[Callable[[Any], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from edgesim.cli import err_console
-
-    if quiet or not err_console.is_terminal:
+    if quiet or not err_console().is_terminal:
         yield None
         return
     with Progress(
@@ -105,7 +97,7 @@ def _progress(quiet: bool, total: int, what: str) -> Iterator[Callable[[Any], No
         MofNCompleteColumn(),
         TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console(),
         transient=True,
     ) as bar:
         task = bar.add_task(what, total=total, running=0, failed=0)
@@ -155,7 +147,7 @@ def _pm(s: dict[str, Any] | None, scale: float = 1.0, nd: int = 1) -> str:
 )
 @_executor_options
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar or table")
-@_friendly
+@friendly
 def sweep(
     scenario: Path,
     vary: tuple[str, ...],
@@ -174,7 +166,7 @@ def sweep(
     Exit status: 0 when every variant ran, 1 when some failed (each is reported with its
     error), 2 on bad input (before anything runs).
     """
-    from edgesim.cli import _console
+    from edgesim.cli.common import console as _console
     from edgesim.sim.report import atomic_write
     from edgesim.sweep.core import load_base, run_sweep, sweep_csv, sweep_json
     from edgesim.sweep.html import render_sweep_html
@@ -207,14 +199,12 @@ def sweep(
     if failed:
         from rich.markup import escape
 
-        from edgesim.cli import err_console
-
         for r in failed:
-            err_console.print(
+            err_console().print(
                 f"[red]variant {r['index']} ({escape(r['label'])}) failed:[/] "
                 + escape(str(r.get("error", "")))
             )
-        err_console.print(f"[red]{len(failed)} of {len(doc['variants'])} variant(s) failed[/]")
+        err_console().print(f"[red]{len(failed)} of {len(doc['variants'])} variant(s) failed[/]")
         sys.exit(1)
 
 
@@ -314,7 +304,7 @@ def _load_costs(path: Path) -> dict[str, float]:
 )
 @_executor_options
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-@_friendly
+@friendly
 def place(
     scenario: Path,
     candidates: str,
@@ -341,7 +331,7 @@ def place(
     latency- or geoproximity-routed endpoint?"""
     import json as _json
 
-    from edgesim.cli import _console
+    from edgesim.cli.common import console as _console
     from edgesim.sim.report import _clean, atomic_write
     from edgesim.sweep.core import load_base
     from edgesim.sweep.placement import find_template

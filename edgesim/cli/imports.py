@@ -2,24 +2,18 @@
 
 ``edgesim import cloudformation TEMPLATE -o scenario.yaml`` reads a CloudFormation template
 (YAML with short-form intrinsics, or JSON), converts the resources edgesim models and lists
-what it skipped and why (docs/cloudformation.md). The lead registers the group on the main CLI
-(``main.add_command(import_)``).
+what it skipped and why (docs/cloudformation.md). The group is listed in
+:data:`edgesim.cli.COMMANDS`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
+from edgesim.cli.common import friendly
 from edgesim.errors import InputError, Problem
-
-
-def _friendly(func: Any) -> Any:
-    from edgesim.cli import friendly  # lazily: edgesim.cli registers this group
-
-    return friendly(func)
 
 
 def parse_parameters(values: tuple[str, ...]) -> dict[str, str]:
@@ -75,7 +69,7 @@ def import_() -> None:
     show_default=True,
     help="load the result on its world before writing it",
 )
-@_friendly
+@friendly
 def cloudformation(
     template: Path,
     output: Path,

@@ -264,22 +264,32 @@ def test_baseline_check_catches_a_regression(
     assert "worse than the baseline" in res.output
 
 
-def test_interrupt_writes_an_incomplete_report() -> None:
+def test_stop_callback_writes_an_incomplete_report() -> None:
     scn, index, file = load_scenario("scenarios/smoke.yaml")
     run = prepare(scn, index, file)
     calls = []
 
     def progress(p: object) -> None:
         calls.append(p)
-        if len(calls) == 1:
-            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
 
-    run.execute(progress)
+    run.execute(progress, should_stop=lambda: len(calls) >= 1)
     results = Results(run)
     report = build_report(results)
     assert report["complete"] is False
     assert report["simulated_requests"] > 0
     assert len(calls) == 1
+
+
+def test_the_engine_leaves_sigint_alone() -> None:
+    """Signals belong to the CLI: a run neither installs nor swallows a SIGINT handler."""
+    scn, index, file = load_scenario("scenarios/smoke.yaml")
+    run = prepare(scn, index, file)
+    before = signal.getsignal(signal.SIGINT)
+    seen = []
+    run.execute(lambda p: seen.append(signal.getsignal(signal.SIGINT)))
+    assert seen
+    assert all(h is before for h in seen)
+    assert build_report(Results(run))["complete"] is True
 
 
 def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:

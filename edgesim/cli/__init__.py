@@ -9,6 +9,7 @@ command: write ``edgesim/cli/NAME.py`` and add one line to :data:`COMMANDS`.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import click
@@ -52,6 +53,15 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Ctrl-C outside a command's own handling (loading, importing) is exit 130 too, with
+        # a line instead of click's "Aborted!" and status 1.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(

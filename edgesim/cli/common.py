@@ -14,7 +14,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -121,6 +121,47 @@ def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+class Interrupt:
+    """Ctrl-C for batch commands (run, check, sweep, place): the first SIGINT asks the work to
+    stop (calling the object returns true from then on: pass it as ``should_stop``), so what
+    was done is reported and marked incomplete; a second SIGINT exits 130 at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def handle(self, _signum: int, _frame: object) -> None:
+        if self.requested:
+            sys.stderr.write("\ninterrupted again: stopping now\n")
+            sys.stderr.flush()
+            os._exit(INTERRUPTED_EXIT)
+        self.requested = True
+        sys.stderr.write("\ninterrupted: stopping (Ctrl-C again to quit at once)\n")
+        sys.stderr.flush()
+
+
+INTERRUPTED_EXIT = 130
+"""Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[Interrupt]:
+    """Install :class:`Interrupt` as the SIGINT handler for the block (main thread only;
+    elsewhere, e.g. under a test runner's thread, it is a flag nobody sets)."""
+    stop = Interrupt()
+    try:
+        old: Any = signal.signal(signal.SIGINT, stop.handle)
+    except ValueError:  # not the main thread
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def run_servers(

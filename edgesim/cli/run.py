@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +13,25 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from edgesim.cli.common import INTERRUPTED_EXIT, err_console, friendly, interruptible
 from edgesim.cli.common import console as _console
-from edgesim.cli.common import err_console, friendly
 from edgesim.errors import InputError
 
 # ---- run / check --------------------------------------------------------------------------
 
 
-def _run_with_progress(scenario: Path, seed: int | None, quiet: bool) -> Any:
+def _run_with_progress(
+    scenario: Path, seed: int | None, quiet: bool, should_stop: Callable[[], bool]
+) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from edgesim.sim.api import run_scenario
 
-    if quiet or not err_console().is_terminal:
-        return run_scenario(scenario, seed=seed)
+    if quiet:
+        return run_scenario(scenario, seed=seed, should_stop=should_stop)
+    if not err_console().is_terminal:  # a log, not a terminal: one line, no bar
+        click.echo(f"running {scenario.name} (Ctrl-C stops and reports what ran)", err=True)
+        return run_scenario(scenario, seed=seed, should_stop=should_stop)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -44,7 +50,7 @@ def _run_with_progress(scenario: Path, seed: int | None, quiet: bool) -> Any:
                 req=f"{p.requests:,}",
             )
 
-        return run_scenario(scenario, seed=seed, on_progress=update)
+        return run_scenario(scenario, seed=seed, on_progress=update, should_stop=should_stop)
 
 
 def _summary_table(report: dict[str, Any], limit: int = 15) -> Table:
@@ -152,12 +158,13 @@ def run_cmd(
     from edgesim.sim.report import atomic_write, dumps, timeseries_csv
 
     console = _console()
-    results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-")
-    report = results.report
-    if replications > 1:
-        from edgesim.sim.replicate import replicate
+    with interruptible() as stop:
+        results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-", stop)
+        report = results.report
+        if replications > 1:
+            from edgesim.sim.replicate import replicate
 
-        report = replicate(scenario, report, replications)
+            report = replicate(scenario, report, replications, stop)
     text = dumps(report)
     if json_out is not None:
         if str(json_out) == "-":
@@ -182,7 +189,7 @@ def run_cmd(
     ok = _print_assertions(console if str(json_out) != "-" else err_console(), report)
     if not report["complete"]:
         err_console().print("[yellow]interrupted: the report covers the run up to that moment[/]")
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT)
     if not ok:
         sys.exit(1)
 
@@ -223,7 +230,6 @@ def _replication_table(report: dict[str, Any]) -> Table:
 @friendly
 def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) -> None:
     """Re-run SCENARIO and exit 1 if it is worse than BASELINE beyond the tolerance."""
-    from edgesim.sim.api import run_scenario
     from edgesim.sim.compare import compare
     from edgesim.units import parse_fraction
 
@@ -243,10 +249,11 @@ def check_cmd(scenario: Path, baseline: Path, tolerance: str, seed: int | None) 
             file=str(baseline),
             expected="a JSON file written by edgesim run --save-baseline",
         ) from None
-    current = run_scenario(scenario, seed=seed).report
+    with interruptible() as stop:
+        current = _run_with_progress(scenario, seed, False, stop).report
     if not current["complete"]:
         err_console().print("[yellow]interrupted: nothing compared[/]")
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT)
     changes = compare(base, current, tol)
     worse = [c for c in changes if c.worse]
     console = _console()

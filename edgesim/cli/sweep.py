@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from edgesim.cli.common import err_console, friendly
+from edgesim.cli.common import INTERRUPTED_EXIT, err_console, friendly, interruptible
 from edgesim.errors import InputError
 
 
@@ -88,8 +88,19 @@ def _make_executor(
 def _progress(quiet: bool, total: int, what: str) -> Iterator[Callable[[Any], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    if quiet or not err_console().is_terminal:
+    if quiet:
         yield None
+        return
+    if not err_console().is_terminal:  # a log, not a terminal: one line per finished variant
+        shown = [0]
+
+        def line(p: Any) -> None:
+            if p.done > shown[0]:
+                shown[0] = p.done
+                click.echo(f"{what}: {p.done}/{p.total} done, {p.failed} failed", err=True)
+
+        click.echo(f"{what}: {total} to run (Ctrl-C stops and reports what ran)", err=True)
+        yield line
         return
     with Progress(
         TextColumn(f"[bold]{what}"),
@@ -178,7 +189,10 @@ def sweep(
     variants = expand(base, axes, listed, file=str(scenario))
     ex = _make_executor(executor, workers, scheduler, local_cluster, scheduler_timeout)
     try:
-        with _progress(quiet, len(variants), f"sweep ({ex.name})") as update:
+        with (
+            interruptible() as stop,
+            _progress(quiet, len(variants), f"sweep ({ex.name})") as update,
+        ):
             doc = run_sweep(
                 variants,
                 ex,
@@ -186,6 +200,7 @@ def sweep(
                 base_dir=scenario.resolve().parent,
                 scenario=str(base.get("name", scenario.stem)),
                 on_update=update,
+                should_stop=stop,
             )
     finally:
         ex.close()
@@ -195,6 +210,13 @@ def sweep(
         atomic_write(out_dir / "sweep.html", render_sweep_html(doc))
     if not quiet:
         _console().print(_sweep_table(doc))
+    if not doc["complete"]:
+        cut = [r for r in doc["variants"] if r["status"] == "incomplete"]
+        err_console().print(
+            f"[yellow]interrupted: {len(cut)} of {len(doc['variants'])} variant(s) incomplete; "
+            "the outputs say so (complete: false, status: incomplete)[/]"
+        )
+        sys.exit(INTERRUPTED_EXIT)
     failed = [r for r in doc["variants"] if r["status"] != "ok"]
     if failed:
         from rich.markup import escape
@@ -223,7 +245,7 @@ def _sweep_table(doc: dict[str, Any]) -> Any:
     for r in doc["variants"]:
         idx = f"{r['index']}" + ("*" if r["index"] in front else "")
         if r["status"] != "ok":
-            t.add_row(idx, escape(r["label"]), "[red]failed[/]", "", "", "", "", "")
+            t.add_row(idx, escape(r["label"]), f"[red]{r['status']}[/]", "", "", "", "", "")
             continue
         m = r["metrics"]
         t.add_row(
@@ -352,7 +374,10 @@ def place(
         else None
     )
     try:
-        with _progress(quiet, finalists, "confirming finalists") as update:
+        with (
+            interruptible() as stop,
+            _progress(quiet, finalists, "confirming finalists") as update,
+        ):
             result = do_place(
                 base,
                 candidates=candidates,
@@ -371,6 +396,7 @@ def place(
                 exhaustive_limit=exhaustive_limit,
                 force=None if search_mode == "auto" else search_mode,
                 on_update=update,
+                should_stop=stop,
             )
     finally:
         if ex is not None:
@@ -380,9 +406,16 @@ def place(
         text = _json.dumps(_clean(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         if str(json_out) == "-":
             click.echo(text, nl=False)
-            return
-        atomic_write(json_out, text)
-    _print_place(_console(), result, doc)
+        else:
+            atomic_write(json_out, text)
+    if json_out is None or str(json_out) != "-":
+        _print_place(_console(), result, doc)
+    if not result.complete or stop():
+        err_console().print(
+            "[yellow]interrupted: finalists not confirmed are marked incomplete "
+            "(complete: false)[/]"
+        )
+        sys.exit(INTERRUPTED_EXIT)
 
 
 def _print_place(console: Any, result: Any, doc: dict[str, Any]) -> None:

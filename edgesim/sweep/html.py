@@ -147,11 +147,18 @@ def render_sweep_html(doc: dict[str, Any]) -> str:
     with rc_context(_RC):
         plots = _bars(doc) + _numeric_axis(doc) + _pareto(doc)
     failed = [r for r in doc["variants"] if r["status"] != "ok"]
-    banner = (
-        f"<div class='banner bad'>{len(failed)} of {len(doc['variants'])} variants failed</div>"
-        if failed
-        else f"<div class='banner ok'>{len(doc['variants'])} variants, all ran</div>"
-    )
+    cut = [r for r in doc["variants"] if r["status"] == "incomplete"]
+    if not doc.get("complete", True):
+        banner = (
+            f"<div class='banner bad'>INCOMPLETE: interrupted; {len(cut)} of "
+            f"{len(doc['variants'])} variants did not finish</div>"
+        )
+    elif failed:
+        banner = (
+            f"<div class='banner bad'>{len(failed)} of {len(doc['variants'])} variants failed</div>"
+        )
+    else:
+        banner = f"<div class='banner ok'>{len(doc['variants'])} variants, all ran</div>"
     title = f"edgesim sweep — {doc.get('scenario', '')}"
     body = (
         f"<h1>{_e(title)}</h1>{banner}"

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim.cli import main
+from edgesim.report.output import dumps
 from edgesim.scenario.loader import load_scenario, load_scenario_text, prepare
 from edgesim.sim.api import run_scenario
-from edgesim.sim.report import build_report, dumps
+from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from edgesim.cli.sweep import sweep as sweep_cmd
 from edgesim.errors import InputError
+from edgesim.report.sweep import render_sweep_html
 from edgesim.sweep import (
     InProcessExecutor,
     ProcessPoolExecutor,
@@ -26,7 +27,6 @@ from edgesim.sweep import (
     sweep_json,
 )
 from edgesim.sweep.core import pareto_front
-from edgesim.sweep.html import render_sweep_html
 from edgesim.sweep.metrics import headline
 from edgesim.sweep.variants import load_variants_file, parse_key, split_values
 

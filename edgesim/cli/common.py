@@ -15,7 +15,6 @@ import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -114,13 +113,6 @@ def token(explicit: str | None = None) -> tuple[str, bool]:
     if given:
         return given, False
     return secrets.token_urlsafe(16), True
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 class Interrupt:

@@ -155,7 +155,7 @@ def run_cmd(
     quiet: bool,
 ) -> None:
     """Run SCENARIO in virtual time and report what its users experienced."""
-    from edgesim.sim.report import atomic_write, dumps, timeseries_csv
+    from edgesim.report.output import atomic_write, dumps, timeseries_csv
 
     console = _console()
     with interruptible() as stop:
@@ -174,7 +174,7 @@ def run_cmd(
     if csv_out is not None:
         atomic_write(csv_out, timeseries_csv(report))
     if html_out is not None:
-        from edgesim.sim.html import render_html
+        from edgesim.report.html import render_html
 
         atomic_write(html_out, render_html(report, results))
     if save_baseline is not None:

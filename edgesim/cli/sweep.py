@@ -178,9 +178,9 @@ def sweep(
     error), 2 on bad input (before anything runs).
     """
     from edgesim.cli.common import console as _console
-    from edgesim.sim.report import atomic_write
+    from edgesim.report.output import atomic_write
+    from edgesim.report.sweep import render_sweep_html
     from edgesim.sweep.core import load_base, run_sweep, sweep_csv, sweep_json
-    from edgesim.sweep.html import render_sweep_html
     from edgesim.sweep.variants import expand, load_variants_file, parse_vary
 
     base = load_base(scenario)
@@ -354,7 +354,7 @@ def place(
     import json as _json
 
     from edgesim.cli.common import console as _console
-    from edgesim.sim.report import _clean, atomic_write
+    from edgesim.report.output import atomic_write, clean
     from edgesim.sweep.core import load_base
     from edgesim.sweep.placement import find_template
     from edgesim.sweep.placement import place as do_place
@@ -403,7 +403,7 @@ def place(
             ex.close()
     doc = result.as_dict()
     if json_out is not None:
-        text = _json.dumps(_clean(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        text = _json.dumps(clean(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         if str(json_out) == "-":
             click.echo(text, nl=False)
         else:

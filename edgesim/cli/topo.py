@@ -11,9 +11,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from edgesim.cli.common import atomic_write, friendly
 from edgesim.cli.common import console as _console
+from edgesim.cli.common import friendly
 from edgesim.errors import InputError
+from edgesim.report.output import atomic_write
 
 # ---- topo ----------------------------------------------------------------------------------
 
@@ -199,7 +200,7 @@ def topo_matrix(world: str, kind: str, to_kind: str | None, output: Path | None)
 @friendly
 def topo_map(world: str, output: Path) -> None:
     """Draw WORLD's sites and backbone corridors on a world map (PNG, SVG or PDF)."""
-    from edgesim.plot import draw_world_map
+    from edgesim.report.plot import draw_world_map
 
     w = _load(world)
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):

@@ -138,7 +138,7 @@ def pareto_front(rows: list[dict[str, Any]], metric: str) -> list[int]:
 
 
 def sweep_json(doc: dict[str, Any]) -> str:
-    from edgesim.sim.report import dumps
+    from edgesim.report.output import dumps
 
     return dumps(doc)
 

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context
 
-from edgesim.sim.html import _RC, CSS, _figure, _png
+from edgesim.report.page import CSS, RC, figure, png
 
 MAX_BARS = 60
 
@@ -40,7 +40,7 @@ def _bars(doc: dict[str, Any]) -> str:
         rows = sorted(rows, key=lambda r: _m(r, "pop_p95")[0])[:MAX_BARS]
         note = f'<p class="note">the {MAX_BARS} variants with the lowest population p95</p>'
     rows = list(reversed(rows))
-    fig = _figure(9.5, 1.2 + 0.28 * len(rows))
+    fig = figure(9.5, 1.2 + 0.28 * len(rows))
     ax = fig.add_subplot()
     y = list(range(len(rows)))
     for off, key, colour in ((-0.2, "p95", "#3d8fd1"), (0.2, "pop_p95", "#f0a43a")):
@@ -57,7 +57,7 @@ def _bars(doc: dict[str, Any]) -> str:
     ax.set_yticks(y, [f"{r['index']}: {r['label']}"[:60] for r in rows])
     ax.set_xlabel("ms (mean ± 95 % CI across replications)")
     ax.legend(loc="lower right")
-    return _png(fig, "p95 by variant") + note
+    return png(fig, "p95 by variant") + note
 
 
 def _pareto(doc: dict[str, Any]) -> str:
@@ -65,7 +65,7 @@ def _pareto(doc: dict[str, Any]) -> str:
     if not rows:
         return ""
     front = set(doc["pareto"])
-    fig = _figure(7.5, 4.2)
+    fig = figure(7.5, 4.2)
     ax = fig.add_subplot()
     xs = [r["sites"] for r in rows]
     ys = [_m(r, "pop_p95")[0] for r in rows]
@@ -79,7 +79,7 @@ def _pareto(doc: dict[str, Any]) -> str:
     ax.set_xlabel("endpoint sites")
     ax.set_ylabel("population-weighted p95 (ms)")
     ax.legend()
-    return _png(fig, "Pareto front: latency vs number of sites")
+    return png(fig, "Pareto front: latency vs number of sites")
 
 
 def _numeric_axis(doc: dict[str, Any]) -> str:
@@ -91,7 +91,7 @@ def _numeric_axis(doc: dict[str, Any]) -> str:
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
         return ""
     pts = sorted(zip(vals, rows, strict=True), key=lambda p: p[0])
-    fig = _figure(7.5, 3.8)
+    fig = figure(7.5, 3.8)
     ax = fig.add_subplot()
     for key, colour in (("p95", "#3d8fd1"), ("pop_p95", "#f0a43a"), ("p99", "#d9534f")):
         m = [_m(r, key) for _, r in pts]
@@ -108,7 +108,7 @@ def _numeric_axis(doc: dict[str, Any]) -> str:
     ax.set_xlabel(keys[0])
     ax.set_ylabel("ms")
     ax.legend()
-    return _png(fig, f"latency by {keys[0]}")
+    return png(fig, f"latency by {keys[0]}")
 
 
 def _num(x: Any, nd: int = 1) -> str:
@@ -144,7 +144,7 @@ def _table(doc: dict[str, Any]) -> str:
 
 def render_sweep_html(doc: dict[str, Any]) -> str:
     """Deterministic for the same sweep document."""
-    with rc_context(_RC):
+    with rc_context(RC):
         plots = _bars(doc) + _numeric_axis(doc) + _pareto(doc)
     failed = [r for r in doc["variants"] if r["status"] != "ok"]
     cut = [r for r in doc["variants"] if r["status"] == "incomplete"]

@@ -307,11 +307,11 @@ def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_outpost_service_link_can_be_cut_by_name() -> None:
-    from edgesim.sim.engine import _links
+    from edgesim.sim.engine import resolve_links
     from edgesim.topology import load_world
 
     w = load_world("aws-world")
-    links = _links(w, "outpost:frankfurt-plant-1", None)
+    links = resolve_links(w, "outpost:frankfurt-plant-1", None)
     assert links == [("outpost:frankfurt-plant-1", "region:eu-central-1", "service_link")]
 
 

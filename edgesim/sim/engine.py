@@ -94,7 +94,7 @@ class Run:
         end = scn.duration
         clock = VirtualClock()
         for ev in self.events:
-            clock.call_at(ev.at, functools.partial(self._apply, ev))
+            clock.call_at(ev.at, functools.partial(self.apply_event, ev))
         boundaries = {end, scn.warmup}
         t = scn.warmup
         while t < end:
@@ -248,7 +248,8 @@ class Run:
                 out.fail(sub[unreachable], 504)
 
     # ---- events ------------------------------------------------------------------------
-    def _apply(self, ev: EventSpec) -> None:
+    def apply_event(self, ev: EventSpec) -> None:
+        """Apply one timeline event now (the engine at its time; live mode for control calls)."""
         ctx = self.ctx
         world = ctx.world
         at = ev.at
@@ -261,7 +262,7 @@ class Run:
                 _set_up(world, what, up)
             ctx.log_event(at, "recover" if up else "fail", target=what, note=ev.note)
         elif ev.degrade is not None:
-            for a, b, cls in _links(world, ev.degrade.link, ev.degrade.link_class):
+            for a, b, cls in resolve_links(world, ev.degrade.link, ev.degrade.link_class):
                 world.degrade_link(
                     a,
                     b,
@@ -277,7 +278,7 @@ class Run:
                 loss=ev.degrade.loss or 0.0,
             )
         elif ev.restore is not None:
-            for a, b, cls in _links(world, ev.restore, None):
+            for a, b, cls in resolve_links(world, ev.restore, None):
                 world.degrade_link(a, b, cls)
                 world.set_link_up(a, b, cls, True)
             ctx.log_event(at, "restore", link=ev.restore, note=ev.note)
@@ -300,7 +301,7 @@ class Run:
 def _set_up(world: World, what: str, up: bool) -> None:
     if what.startswith("link:") or what.startswith("service_link:"):
         spec = what.split(":", 1)[1]
-        for a, b, cls in _links(
+        for a, b, cls in resolve_links(
             world, spec, "service_link" if what.startswith("service_link:") else None
         ):
             world.set_link_up(a, b, cls, up)
@@ -310,7 +311,7 @@ def _set_up(world: World, what: str, up: bool) -> None:
     world.set_node_up(world.resolve(what), up)
 
 
-def _links(world: World, spec: str, cls: str | None) -> list[tuple[str, str, str]]:
+def resolve_links(world: World, spec: str, cls: str | None) -> list[tuple[str, str, str]]:
     """Links named ``a-b`` (node names) or, for ``outpost:x`` alone, its service link."""
     if spec.startswith("outpost:") and spec in world.nodes:
         return [

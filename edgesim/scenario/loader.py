@@ -140,6 +140,7 @@ def _prepare(
     for svc_cls in registry():
         cfg = getattr(scn, svc_cls.section, None)
         if cfg is not None:
+            _read_input_files(svc_cls, cfg, ctx, problems)
             svc = svc_cls(cfg, ctx)
             ctx.services.append(svc)
             ctx.targets.update(svc.targets())
@@ -300,6 +301,20 @@ def _routes(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -> list
                 )
             )
     return routes
+
+
+def _read_input_files(
+    svc_cls: type[Service], cfg: Any, ctx: SimContext, problems: list[Problem]
+) -> None:
+    """Read the files a service section names (zone files, …) into ``ctx.files``."""
+    for where, name, what in svc_cls.input_files(cfg):
+        if name in ctx.files:
+            continue
+        path = (ctx.base_dir / name) if ctx.base_dir is not None else Path(name)
+        try:
+            ctx.files[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(f"cannot import {what} {name}: {exc}", path=where))
 
 
 def check_events(

@@ -50,8 +50,9 @@ def dns_serve(
     (+subnet); the timeline plays in wall time (--speed) and health checks run, so answers
     change live; --control adds an HTTP API to apply events now.
     """
-    from edgesim.dnsserver.authority import group_address, scenario_authority, zonefile_authority
+    from edgesim.dnsserver.authority import scenario_authority, zonefile_authority
     from edgesim.dnsserver.server import DnsServer
+    from edgesim.live.addresses import group_address
     from edgesim.route53.zone import zone_from_text
 
     host, port = host_port(listen, "--listen")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: requests/s for one cached 10 KB object (Cache-Control: max-age=3600) from
-#   1. the edgesim origin directly (python -m edgesim.live.origin, one process),
+#   1. the edgesim origin directly (python -m edgesim.cli.origin, one process),
 #   2. nginx with ONE worker as a proxy_cache in front of it (bench/nginx-proxy-cache.conf),
 #   3. the live edgesim edge (`edgesim edge serve scenarios/live-edge.yaml --no-delay`, one
 #      process, forwarding to the same origin), or the server at EDGE_URL if set (the URL of
@@ -58,7 +58,7 @@ bench() {  # label url
   rps <<<"$out" > "$work/last.rps"
 }
 
-"${SERVER_CPU[@]}" "$PY" -m edgesim.live.origin --listen "127.0.0.1:$ORIGIN_PORT" \
+"${SERVER_CPU[@]}" "$PY" -m edgesim.cli.origin --listen "127.0.0.1:$ORIGIN_PORT" \
   --body-size 10KB --header 'Cache-Control: max-age=3600' > "$work/origin.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$ORIGIN_PORT/healthz"

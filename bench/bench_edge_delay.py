@@ -1,6 +1,6 @@
 """Delay accuracy of the live edge (``edgesim edge serve``) at many concurrent connections.
 
-Starts ``python -m edgesim.live.cli_edge serve scenarios/live-edge.yaml --rtt 80ms`` (every
+Starts ``python -m edgesim.cli.edge serve scenarios/live-edge.yaml --rtt 80ms`` (every
 client gets the same emulated 80 ms round trip; ``--workers N`` for N SO_REUSEPORT
 processes), warms the cached 10 KB object, then runs bench_delay.py's closed-loop client: N
 keep-alive connections (1,000 by default), each sending its next request when the answer
@@ -57,7 +57,7 @@ def run(connections: int, rtt_ms: float, seconds: float, workers: int) -> list[f
     cmd = [
         sys.executable,
         "-m",
-        "edgesim.live.cli_edge",
+        "edgesim.cli.edge",
         "serve",
         str(ROOT / "scenarios" / "live-edge.yaml"),
         "--base-port",

@@ -31,7 +31,7 @@ QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 LIVE_EDGE = ROOT / "scenarios" / "live-edge.yaml"
 PIN = os.cpu_count() is not None and (os.cpu_count() or 1) >= 2
 EDGESIM = [sys.executable, "-c", "from edgesim.cli import main; main()"]
-SERVE = [sys.executable, "-m", "edgesim.live.cli_serve"]
+SERVE = [sys.executable, "-m", "edgesim.cli.serve"]
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ import dns.query
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "soak-token"
-LAUNCH = "from edgesim.live.cli_serve import serve; serve()"
+LAUNCH = "from edgesim.cli.serve import serve; serve()"
 GROUPS = ["tokyo", "london", "new-york", "sao-paulo", "mumbai", "sydney", "lagos", "paris"]
 FAULTS = [
     "region:us-east-1",

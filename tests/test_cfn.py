@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from edgesim.cfn import Template, import_template, load_template_text
 from edgesim.cfn.convert import duration, kebab
-from edgesim.cli_import import import_
+from edgesim.cli.imports import import_
 from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim.cfn import import_template
-from edgesim.cli_import import import_, parse_parameters
+from edgesim.cli.imports import import_, parse_parameters
 from edgesim.errors import InputError
 
 BASE = """\

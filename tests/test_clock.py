@@ -1,5 +1,6 @@
-"""Virtual and wall clocks (edgesim.sim.clock). No sleeps: the wall-clock tests wait on an
-asyncio.Event set by the last callback, and assert only on order, never on elapsed time."""
+"""Virtual and wall clocks (edgesim.sim.clock, edgesim.live.clock). No sleeps: the wall-clock
+tests wait on an asyncio.Event set by the last callback, and assert only on order, never on
+elapsed time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgesim.sim.clock import VirtualClock, WallClock, new_event_loop
+from edgesim.live.clock import WallClock, new_event_loop
+from edgesim.sim.clock import VirtualClock
 
 S = 1_000_000_000
 MS = 1_000_000

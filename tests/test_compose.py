@@ -22,11 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
-LAUNCH = (
-    "import sys; from edgesim.cli import main; from edgesim.live.cli_serve import serve\n"
-    "if 'serve' not in main.commands: main.add_command(serve)\n"
-    "main(sys.argv[1:], prog_name='edgesim')"
-)
+LAUNCH = "import sys; from edgesim.cli import main; main(sys.argv[1:], prog_name='edgesim')"
 PORT_OPTIONS = {"--dns-port", "--edge-port"}
 ADDR_OPTIONS = {"--control", "--listen", "--http-proxy"}
 
@@ -38,11 +34,8 @@ def _compose() -> dict[str, Any]:
 
 def _cli() -> click.Group:
     from edgesim.cli import main
-    from edgesim.live.cli_serve import serve
 
-    group = click.Group("edgesim", commands=dict(main.commands))
-    group.add_command(serve)
-    return group
+    return main
 
 
 def test_compose_file_follows_the_compose_specification() -> None:

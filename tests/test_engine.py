@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim.cli import main
+from edgesim.report.output import dumps
 from edgesim.scenario.loader import load_scenario, load_scenario_text, prepare
 from edgesim.sim.api import run_scenario
-from edgesim.sim.report import build_report, dumps
+from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -312,22 +313,32 @@ def test_check_refuses_an_unwritable_report_path_before_running(tmp_path: Path) 
     assert "does not exist" in res.output
 
 
-def test_interrupt_writes_an_incomplete_report() -> None:
+def test_stop_callback_writes_an_incomplete_report() -> None:
     scn, index, file = load_scenario("scenarios/smoke.yaml")
     run = prepare(scn, index, file)
     calls = []
 
     def progress(p: object) -> None:
         calls.append(p)
-        if len(calls) == 1:
-            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
 
-    run.execute(progress)
+    run.execute(progress, should_stop=lambda: len(calls) >= 1)
     results = Results(run)
     report = build_report(results)
     assert report["complete"] is False
     assert report["simulated_requests"] > 0
     assert len(calls) == 1
+
+
+def test_the_engine_leaves_sigint_alone() -> None:
+    """Signals belong to the CLI: a run neither installs nor swallows a SIGINT handler."""
+    scn, index, file = load_scenario("scenarios/smoke.yaml")
+    run = prepare(scn, index, file)
+    before = signal.getsignal(signal.SIGINT)
+    seen = []
+    run.execute(lambda p: seen.append(signal.getsignal(signal.SIGINT)))
+    assert seen
+    assert all(h is before for h in seen)
+    assert build_report(Results(run))["complete"] is True
 
 
 def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:
@@ -385,11 +396,11 @@ def test_pytest_plugin_ini_opt_out(pytester: pytest.Pytester) -> None:
 
 
 def test_outpost_service_link_can_be_cut_by_name() -> None:
-    from edgesim.sim.engine import _links
+    from edgesim.sim.engine import resolve_links
     from edgesim.topology import load_world
 
     w = load_world("aws-world")
-    links = _links(w, "outpost:frankfurt-plant-1", None)
+    links = resolve_links(w, "outpost:frankfurt-plant-1", None)
     assert links == [("outpost:frankfurt-plant-1", "region:eu-central-1", "service_link")]
 
 

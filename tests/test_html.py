@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from edgesim.report.html import render_html
 from edgesim.sim.api import run_scenario
-from edgesim.sim.html import render_html
 from edgesim.sim.results import Results
 
 SMOKE = Path(__file__).resolve().parent.parent / "scenarios" / "smoke.yaml"

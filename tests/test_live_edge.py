@@ -24,8 +24,8 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-from edgesim.live.cli_edge import edge as edge_cli
-from edgesim.live.cli_edge import parse_origin_option
+from edgesim.cli.edge import edge as edge_cli
+from edgesim.cli.edge import parse_origin_option
 from edgesim.live.delay import now as mono_now
 from edgesim.live.edge import (
     EdgeConfig,

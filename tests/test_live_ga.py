@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from edgesim.live.cli_ga import ga
+from edgesim.cli.ga import ga
+from edgesim.live.clock import new_event_loop
 from edgesim.live.ga import (
     Backend,
     GaConfig,
@@ -27,7 +28,7 @@ from edgesim.live.ga import (
     standin_addresses,
 )
 from edgesim.scenario.loader import load_scenario_text, prepare
-from edgesim.sim.clock import VirtualClock, new_event_loop
+from edgesim.sim.clock import VirtualClock
 from edgesim.sim.live import LiveDriver
 
 ROOT = Path(__file__).resolve().parent.parent

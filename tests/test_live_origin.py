@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
-from edgesim.live.cli_origin import origin, parse_listen
+from edgesim.cli.origin import origin, parse_listen
 from edgesim.live.origin import (
     OTHER_PATHS,
     OriginConfig,
@@ -475,7 +475,7 @@ def test_serve_answers_and_stops_cleanly_on_sigint() -> None:
         [
             sys.executable,
             "-m",
-            "edgesim.live.origin",
+            "edgesim.cli.origin",
             "--listen",
             "127.0.0.1:0",
             "--header",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from edgesim.cli_sweep import place as place_cmd
+from edgesim.cli.sweep import place as place_cmd
 from edgesim.errors import InputError
 from edgesim.scenario.loader import prepare
 from edgesim.scenario.schema import scenario_model

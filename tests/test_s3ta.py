@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim import s3ta
-from edgesim.cli_s3ta import s3ta as s3ta_group
+from edgesim.cli.s3ta import s3ta as s3ta_group
 from edgesim.transfer import mathis_rate_bytes_per_s, transfer_ms
 
 MB = 1_000_000

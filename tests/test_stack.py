@@ -24,8 +24,8 @@ import dns.query
 import pytest
 from click.testing import CliRunner
 
-from edgesim.live.cli_ctl import ctl
-from edgesim.live.cli_serve import serve
+from edgesim.cli.ctl import ctl
+from edgesim.cli.serve import serve
 from edgesim.live.stack import Stack, StackConfig, StackError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,7 +363,7 @@ def _free_port() -> int:
 
 
 def _serve_cmd(*extra: str) -> list[str]:
-    return [sys.executable, "-m", "edgesim.live.cli_serve", str(LIVE_EDGE), *extra]
+    return [sys.executable, "-m", "edgesim.cli.serve", str(LIVE_EDGE), *extra]
 
 
 def test_serve_command_port_clash_and_sigterm() -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from edgesim.cli_sweep import sweep as sweep_cmd
+from edgesim.cli.sweep import sweep as sweep_cmd
 from edgesim.errors import InputError
+from edgesim.report.sweep import render_sweep_html
 from edgesim.sweep import (
     InProcessExecutor,
     ProcessPoolExecutor,
@@ -26,7 +27,6 @@ from edgesim.sweep import (
     sweep_json,
 )
 from edgesim.sweep.core import pareto_front
-from edgesim.sweep.html import render_sweep_html
 from edgesim.sweep.metrics import headline
 from edgesim.sweep.variants import load_variants_file, parse_key, split_values
 
@@ -361,7 +361,7 @@ LONG = "services.cloudfront.distributions[name=shop].behaviors[0].cache_policy.d
 
 
 def test_html_labels_keep_the_values_that_differ() -> None:
-    from edgesim.sweep.html import short_keys, variant_label
+    from edgesim.report.sweep import short_keys, variant_label
 
     doc = _doc([LONG], [{LONG: 60}, {LONG: 86400}])
     assert short_keys([LONG]) == {LONG: "default_ttl"}
@@ -373,7 +373,7 @@ def test_html_labels_keep_the_values_that_differ() -> None:
 
 
 def test_short_keys_disambiguate() -> None:
-    from edgesim.sweep.html import short_keys
+    from edgesim.report.sweep import short_keys
 
     a = "endpoints[name=a].servers"
     b = "endpoints[name=b].servers"

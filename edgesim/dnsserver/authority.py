@@ -35,6 +35,9 @@ import dns.rdatatype
 import dns.rrset
 import numpy as np
 
+from edgesim.live.addresses import group_address as group_address  # re-exported
+from edgesim.live.addresses import node_address as node_address  # re-exported
+from edgesim.live.addresses import standin_addresses
 from edgesim.route53 import zone as zonemod
 from edgesim.route53.policies import Query
 
@@ -44,15 +47,6 @@ NEGATIVE_TTL = zonemod.NEGATIVE_TTL
 MAX_UDP_NO_EDNS = 512
 EDNS_PAYLOAD = 4096
 ANSWER_CACHE_SIZE = 100_000
-
-
-def group_address(i: int) -> str:
-    """The loopback address that stands for client group ``i``."""
-    return f"127.1.{i // 256}.{i % 256}"
-
-
-def node_address(prefix: int, i: int) -> str:
-    return f"127.{prefix}.{i // 256}.{i % 256}"
 
 
 @dataclass
@@ -366,8 +360,6 @@ def scenario_authority(run: object) -> Authority:
             if key.startswith("cloudfront:"):
                 return (node_address(3, int(target.entry(ctx, where)[0])),)
             if key in ga_number:  # the live GA proxy's stand-in for the first static address
-                from edgesim.live.ga import standin_addresses
-
                 return (standin_addresses(ga_number[key])[0],)
             return (node_address(2, target_index[target.key]),)
 

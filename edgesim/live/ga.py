@@ -1,8 +1,8 @@
 """Live Global Accelerator: a TCP **and UDP** proxy on loopback (``edgesim ga serve``).
 
 Each accelerator of a scenario listens on loopback stand-ins for its two static anycast
-addresses (:func:`standin_addresses`: ``198.18.hi.lo`` → ``127.4.hi.lo``, ``198.19.hi.lo`` →
-``127.5.hi.lo``), on every port of its listeners. For each new flow the proxy
+addresses (``198.18.hi.lo`` → ``127.4.hi.lo``, ``198.19.hi.lo`` → ``127.5.hi.lo``: the address
+plan of :mod:`edgesim.live.addresses`), on every port of its listeners. For each new flow the proxy
 
 1. finds the client group from the source address (``127.1.(i // 256).(i % 256)`` is group
    *i*, as in the live DNS and edges; any other address is the first group),
@@ -42,6 +42,7 @@ from typing import Any, Final, cast
 import numpy as np
 
 from edgesim.accelerator import model as ga
+from edgesim.live.addresses import group_address, standin_addresses
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
 
@@ -58,8 +59,6 @@ __all__ = [
     "standin_addresses",
 ]
 
-STANDIN_PREFIXES: Final = (4, 5)
-"""Loopback /16s standing for GA's two network zones (198.18.0.0/16 and 198.19.0.0/16)."""
 TCP_IDLE_S: Final = 340.0
 """GA's idle timeout for TCP flows."""
 UDP_IDLE_S: Final = 30.0
@@ -67,15 +66,6 @@ UDP_IDLE_S: Final = 30.0
 MAX_UDP_PAYLOAD: Final = 65507
 READ_BATCH: Final = 64
 """Datagrams read per readiness callback before giving the loop back."""
-
-
-def standin_addresses(number: int) -> tuple[str, str]:
-    """The loopback stand-ins of accelerator ``number``'s two default static addresses
-    (``ga.static_addresses(number)``): the same last two octets in 127.4/16 and 127.5/16."""
-    if not 1 <= number <= 0xFFFE:
-        raise ValueError(f"accelerator number {number} is outside 1–65534")
-    hi, lo = number >> 8, number & 0xFF
-    return f"127.{STANDIN_PREFIXES[0]}.{hi}.{lo}", f"127.{STANDIN_PREFIXES[1]}.{hi}.{lo}"
 
 
 # ---- configuration --------------------------------------------------------------------------
@@ -395,8 +385,6 @@ class GaRouter:
 
     def describe(self) -> list[str]:
         """Each client group's source address, ingress edge and client↔edge RTT."""
-        from edgesim.dnsserver.authority import group_address
-
         lines = []
         first = next(iter(self.targets))
         for gi, name in enumerate(self.group_names[:20]):

@@ -11,17 +11,14 @@ answered at once and neither counted nor delayed. docs/live-origin.md describes 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email.utils
 import functools
 import hashlib
 import json
 import random
 import re
-import signal
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -454,34 +451,3 @@ async def start_origin(config: OriginConfig) -> tuple[web.AppRunner, str, int]:
         raise
     address = runner.addresses[0]
     return runner, str(address[0]), int(address[1])
-
-
-def serve_origin(config: OriginConfig, on_ready: Callable[[str, int], None] | None = None) -> None:
-    """Serve until Ctrl-C or SIGTERM, then close connections and return."""
-    from edgesim.sim.clock import new_event_loop
-
-    loop = new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        runner, host, port = loop.run_until_complete(start_origin(config))
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, loop.stop)
-        if on_ready is not None:
-            on_ready(host, port)
-        try:
-            loop.run_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            loop.run_until_complete(runner.cleanup())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
-if __name__ == "__main__":  # python -m edgesim.live.origin [serve options]
-    import importlib
-
-    cli = importlib.import_module("edgesim.live.cli_origin")
-    cli.serve(prog_name="python -m edgesim.live.origin")

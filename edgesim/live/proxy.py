@@ -21,7 +21,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from edgesim.dnsserver.authority import group_address
+from edgesim.live.addresses import group_address
 from edgesim.live.edge import CLIENT_HEADER
 
 if TYPE_CHECKING:

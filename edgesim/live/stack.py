@@ -3,7 +3,7 @@ a control API and a dashboard in one process, on one event loop (docs/live-stack
 
 The scenario is prepared **once**: one :class:`~edgesim.sim.engine.Run` and its SimContext
 are shared by the DNS authority, the :class:`~edgesim.sim.live.LiveDriver` (timeline and
-health checks on a :class:`~edgesim.sim.clock.WallClock`), the CloudFront edges, the
+health checks on a :class:`~edgesim.live.clock.WallClock`), the CloudFront edges, the
 endpoint servers, the origins' up/down state and the accelerator proxy, so a control call
 changes every hop at once.
 
@@ -40,7 +40,13 @@ from typing import Any, Final
 import numpy as np
 from aiohttp import web
 
-from edgesim.dnsserver.authority import Authority, group_address, node_address
+from edgesim.dnsserver.authority import Authority
+from edgesim.live.addresses import (
+    endpoint_address,
+    group_address,
+    group_of_address,
+    pop_address,
+)
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
 from edgesim.live.edge import CLIENT_HEADER, EdgeConfig, EdgePlan, EdgeServer
@@ -155,12 +161,7 @@ class Metrics:
 def _group_of_source(addr: str, header: str | None, index: dict[str, int], n: int) -> int:
     if header is not None:
         return index.get(header.strip(), -1)
-    if addr.startswith("127.1."):
-        parts = addr.split(".")
-        if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-            i = int(parts[2]) * 256 + int(parts[3])
-            return i if i < n else -1
-    return -1
+    return group_of_address(addr, n)
 
 
 class _MeteredEdge(EdgeServer):
@@ -373,7 +374,7 @@ class Stack:
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> list[Listener]:
-        from edgesim.sim.clock import WallClock
+        from edgesim.live.clock import WallClock
         from edgesim.sim.live import LiveDriver
 
         loop = asyncio.get_running_loop()
@@ -548,7 +549,7 @@ class Stack:
             if self.config.public:
                 host, port = self.config.listen_host, self.edge_port + 1000 + i
             else:
-                host, port = node_address(2, idx), self.edge_port
+                host, port = endpoint_address(idx), self.edge_port
             app = web.Application(client_max_size=1 << 20)
             app.router.add_route("*", "/{tail:.*}", _endpoint_handler(self, t))
             h, p = await self._start_app(app, host, port, f"endpoint {t.spec.name}")
@@ -728,7 +729,7 @@ class Stack:
                     "lat": round(float(n.lat), 3),
                     "lon": round(float(n.lon), 3),
                     "live": i in used_pops,
-                    "address": node_address(3, i) if i in used_pops else None,
+                    "address": pop_address(i) if i in used_pops else None,
                 }
             )
         gnodes = self.ctx.group_node()

@@ -6,20 +6,21 @@ import difflib
 import inspect
 import ipaddress
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgesim.errors import InputError, Problem
-from edgesim.scenario.schema import ENGINE_ACTIONS, ScenarioBase, scenario_model
+from edgesim.scenario.schema import ENGINE_ACTIONS, EventSpec, ScenarioBase, scenario_model
 from edgesim.services import registry
 from edgesim.services.base import Service
 from edgesim.sim.assertions import Assertion, AssertionSyntaxError, parse_assertion
 from edgesim.sim.batch import RESOLVER_KINDS
 from edgesim.sim.context import SimContext
 from edgesim.sim.dns import DnsStage
-from edgesim.sim.engine import Run, WorkloadRoute
+from edgesim.sim.engine import Run, WorkloadRoute, resolve_links
 from edgesim.sim.metrics import Metrics
 from edgesim.sim.workload import build_catalogues, expand_clients
 from edgesim.topology.builder import build_world
@@ -139,11 +140,12 @@ def _prepare(
     for svc_cls in registry():
         cfg = getattr(scn, svc_cls.section, None)
         if cfg is not None:
+            _read_input_files(svc_cls, cfg, ctx, problems)
             svc = svc_cls(cfg, ctx)
             ctx.services.append(svc)
             ctx.targets.update(svc.targets())
     routes = _routes(scn, ctx, problems)
-    events = _check_events(scn, ctx, problems)
+    events = check_events(scn.timeline, scn.duration, ctx, problems)
     flash = []
     names = [g.name for g in groups]
     for i, ev in enumerate(events):
@@ -301,18 +303,37 @@ def _routes(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -> list
     return routes
 
 
-def _check_events(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -> list[Any]:
+def _read_input_files(
+    svc_cls: type[Service], cfg: Any, ctx: SimContext, problems: list[Problem]
+) -> None:
+    """Read the files a service section names (zone files, …) into ``ctx.files``."""
+    for where, name, what in svc_cls.input_files(cfg):
+        if name in ctx.files:
+            continue
+        path = (ctx.base_dir / name) if ctx.base_dir is not None else Path(name)
+        try:
+            ctx.files[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(f"cannot import {what} {name}: {exc}", path=where))
+
+
+def check_events(
+    timeline: Sequence[EventSpec], duration_ns: int, ctx: SimContext, problems: list[Problem]
+) -> list[EventSpec]:
+    """Check timeline entries against the prepared context (targets, links, service actions);
+    appends a :class:`Problem` (path ``timeline[i]…``) for each bad one and returns the good
+    ones. Used for the scenario's timeline and for live control calls."""
     service_actions = {a: s for s in ctx.services for a in s.actions}
     all_actions = sorted({*ENGINE_ACTIONS, *(a for c in registry() for a in c.actions)})
     out = []
-    for i, ev in enumerate(scn.timeline):
+    for i, ev in enumerate(timeline):
         where = f"timeline[{i}]"
-        if ev.at > scn.duration:
+        if ev.at > duration_ns:
             problems.append(
                 Problem(
                     f"event at {format_duration_ns(ev.at)} is after the end of the run",
                     path=f"{where}.at",
-                    expected=f"at most {format_duration_ns(scn.duration)}",
+                    expected=f"at most {format_duration_ns(duration_ns)}",
                 )
             )
         set_actions = [a for a in ENGINE_ACTIONS if getattr(ev, a) is not None]
@@ -365,10 +386,8 @@ def _check_events(scn: ScenarioBase, ctx: SimContext, problems: list[Problem]) -
         ):
             if spec is None:
                 continue
-            from edgesim.sim.engine import _links
-
             try:
-                _links(ctx.world, spec, ev.degrade.link_class if ev.degrade else None)
+                resolve_links(ctx.world, spec, ev.degrade.link_class if ev.degrade else None)
             except InputError as exc:
                 problems.append(
                     Problem(
@@ -389,10 +408,8 @@ def _known_failable(ctx: SimContext, what: str) -> bool:
         zone = what[3:]
         return any(zone in getattr(r, "azs", ()) for r in ctx.world.regions)
     if kind in ("link", "service_link"):
-        from edgesim.sim.engine import _links
-
         try:
-            _links(ctx.world, what.split(":", 1)[1], None)
+            resolve_links(ctx.world, what.split(":", 1)[1], None)
         except InputError:
             return False
         return True

@@ -86,6 +86,14 @@ class Service(ABC):
         self.config = config
         self.ctx = ctx
 
+    @classmethod
+    def input_files(cls, config: BaseModel) -> list[tuple[str, str, str]]:
+        """Files the section refers to, as (field path, file name relative to the scenario,
+        what it is, e.g. ``zone file``).
+        The loader reads them before the service is built and puts their text in
+        ``ctx.files[name]``, so services never touch the file system."""
+        return []
+
     def targets(self) -> dict[str, Target]:
         return {}
 

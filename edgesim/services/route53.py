@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -272,15 +271,24 @@ class Route53(Service):
         self._queries: dict[tuple[int, int], policies.Query] = {}
 
     # ---- building ---------------------------------------------------------------------
+    @classmethod
+    def input_files(cls, config: BaseModel) -> list[tuple[str, str, str]]:
+        assert isinstance(config, Route53Config)
+        return [
+            (f"route53.zones[{zi}].file", z.file, "zone file")
+            for zi, z in enumerate(config.zones)
+            if z.file is not None
+        ]
+
     def _import_file(
         self, zone: zonemod.Zone, file: str, where: str, problems: list[Problem]
     ) -> None:
-        base = self.ctx.base_dir
-        path = (base / file) if base is not None else Path(file)
+        text = self.ctx.files.get(file)
+        if text is None:  # the loader could not read it and said why
+            return
         try:
-            text = path.read_text(encoding="utf-8")
-            imported = zonemod.zone_from_text(text, zone.origin, filename=str(path))
-        except (OSError, ValueError) as exc:
+            imported = zonemod.zone_from_text(text, zone.origin, filename=file)
+        except ValueError as exc:
             problems.append(Problem(f"cannot import zone file {file}: {exc}", path=where))
             return
         for rs in imported.record_sets():

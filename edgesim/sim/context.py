@@ -46,6 +46,8 @@ class SimContext:
     """The scenario's workload specs (services that cache need their headers)."""
     base_dir: Path | None = None
     """Folder of the scenario file (relative paths in it start there)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Text of the files services refer to (``Service.input_files``), read by the loader."""
     group_subnets: list[str] = field(default_factory=list)
     """Each client group's users' subnet (ECS, IP-based routing), by group number."""
     group_labels: list[str] = field(default_factory=list)

@@ -11,11 +11,9 @@ wall clock of live mode.
 from __future__ import annotations
 
 import functools
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import FrameType
 
 import numpy as np
 import numpy.typing as npt
@@ -83,12 +81,20 @@ class Run:
         return self.ctx.services
 
     # ---- the loop ----------------------------------------------------------------------
-    def execute(self, on_progress: Callable[[Progress], None] | None = None) -> None:
+    def execute(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Run the scenario to its end, or until ``should_stop()`` (asked before every chunk)
+        returns true: then the run is marked :attr:`interrupted` and its report says it is
+        incomplete. The engine installs no signal handler: the caller (the CLI) decides what
+        stops a run."""
         scn = self.scenario
         end = scn.duration
         clock = VirtualClock()
         for ev in self.events:
-            clock.call_at(ev.at, functools.partial(self._apply, ev))
+            clock.call_at(ev.at, functools.partial(self.apply_event, ev))
         boundaries = {end, scn.warmup}
         t = scn.warmup
         while t < end:
@@ -103,36 +109,26 @@ class Run:
         cuts = sorted(b for b in boundaries if 0 < b <= end)
         total_rate = sum(g.rate_rps for g in self.groups) or 1.0
         step = int(min(MAX_CHUNK_NS, max(NS // 100, TARGET_REQUESTS_PER_CHUNK / total_rate * NS)))
-        old = signal.getsignal(signal.SIGINT)
-
-        def on_sigint(_sig: int, _frame: FrameType | None) -> None:
-            self.interrupted = True
-
-        try:
-            signal.signal(signal.SIGINT, on_sigint)
-        except ValueError:  # not the main thread
-            old = None
-        try:
-            t = 0
-            ci = 0
-            while t < end and not self.interrupted:
-                clock.run_until(t)  # events due now
-                for svc in self.services:
-                    svc.begin(t)  # e.g. health checks due now, seeing the world after events
-                while ci < len(cuts) and cuts[ci] <= t:
-                    ci += 1
-                t1 = min(cuts[ci] if ci < len(cuts) else end, t + step, end)
-                self.ctx.load_changed = t in changes
-                self._chunk(t, t1)
-                for svc in self.services:
-                    svc.tick(t1)
-                t = t1
-                if on_progress is not None:
-                    on_progress(Progress(t, end, self.requests))
-            self.metrics.close_interval()
-        finally:
-            if old is not None:
-                signal.signal(signal.SIGINT, old)
+        t = 0
+        ci = 0
+        while t < end:
+            if should_stop is not None and should_stop():
+                self.interrupted = True
+                break
+            clock.run_until(t)  # events due now
+            for svc in self.services:
+                svc.begin(t)  # e.g. health checks due now, seeing the world after events
+            while ci < len(cuts) and cuts[ci] <= t:
+                ci += 1
+            t1 = min(cuts[ci] if ci < len(cuts) else end, t + step, end)
+            self.ctx.load_changed = t in changes
+            self._chunk(t, t1)
+            for svc in self.services:
+                svc.tick(t1)
+            t = t1
+            if on_progress is not None:
+                on_progress(Progress(t, end, self.requests))
+        self.metrics.close_interval()
 
     def _multiplier(self, t0: int, t1: int) -> F64:
         m = np.ones(len(self.groups))
@@ -252,7 +248,8 @@ class Run:
                 out.fail(sub[unreachable], 504)
 
     # ---- events ------------------------------------------------------------------------
-    def _apply(self, ev: EventSpec) -> None:
+    def apply_event(self, ev: EventSpec) -> None:
+        """Apply one timeline event now (the engine at its time; live mode for control calls)."""
         ctx = self.ctx
         world = ctx.world
         at = ev.at
@@ -265,7 +262,7 @@ class Run:
                 _set_up(world, what, up)
             ctx.log_event(at, "recover" if up else "fail", target=what, note=ev.note)
         elif ev.degrade is not None:
-            for a, b, cls in _links(world, ev.degrade.link, ev.degrade.link_class):
+            for a, b, cls in resolve_links(world, ev.degrade.link, ev.degrade.link_class):
                 world.degrade_link(
                     a,
                     b,
@@ -281,7 +278,7 @@ class Run:
                 loss=ev.degrade.loss or 0.0,
             )
         elif ev.restore is not None:
-            for a, b, cls in _links(world, ev.restore, None):
+            for a, b, cls in resolve_links(world, ev.restore, None):
                 world.degrade_link(a, b, cls)
                 world.set_link_up(a, b, cls, True)
             ctx.log_event(at, "restore", link=ev.restore, note=ev.note)
@@ -304,7 +301,7 @@ class Run:
 def _set_up(world: World, what: str, up: bool) -> None:
     if what.startswith("link:") or what.startswith("service_link:"):
         spec = what.split(":", 1)[1]
-        for a, b, cls in _links(
+        for a, b, cls in resolve_links(
             world, spec, "service_link" if what.startswith("service_link:") else None
         ):
             world.set_link_up(a, b, cls, up)
@@ -314,7 +311,7 @@ def _set_up(world: World, what: str, up: bool) -> None:
     world.set_node_up(world.resolve(what), up)
 
 
-def _links(world: World, spec: str, cls: str | None) -> list[tuple[str, str, str]]:
+def resolve_links(world: World, spec: str, cls: str | None) -> list[tuple[str, str, str]]:
     """Links named ``a-b`` (node names) or, for ``outpost:x`` alone, its service link."""
     if spec.startswith("outpost:") and spec in world.nodes:
         return [

@@ -4,7 +4,7 @@ Scenario runs replay the timeline in virtual time; live servers (``edgesim dns s
 from the same services, so the same decisions need the same state changes at the same
 (scaled) moments. :class:`LiveDriver` schedules every timeline event and every service
 boundary (health-check rounds, alarm periods) on a :class:`~edgesim.sim.clock.Clock`: a
-:class:`~edgesim.sim.clock.WallClock` in live mode, a
+:class:`~edgesim.live.clock.WallClock` in live mode, a
 :class:`~edgesim.sim.clock.VirtualClock` in tests. :meth:`LiveDriver.control` applies an event
 now (a control call), checked exactly as a timeline entry is.
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 from pydantic import ValidationError
 
 from edgesim.errors import Problem
+from edgesim.scenario.loader import check_events
 from edgesim.scenario.schema import EventSpec
 from edgesim.sim.clock import Clock
 from edgesim.sim.engine import Run
@@ -56,15 +56,13 @@ class LiveDriver:
 
     def _apply(self, ev: EventSpec) -> None:
         self.run.ctx.now_ns = ev.at
-        self.run._apply(ev)
+        self.run.apply_event(ev)
         self.on_change()
 
     def control(self, body: Any) -> list[Problem]:
         """Apply one event now: ``body`` is a timeline entry without ``at`` (for example
         ``{"fail": "region:us-east-1"}`` or ``{"set_health": {"check": "a", "healthy":
         false}}``). Returns the problems (nothing is applied when there are any)."""
-        from edgesim.scenario.loader import _check_events
-
         if not isinstance(body, dict) or "at" in body:
             return [Problem("a control event is an object like a timeline entry, without 'at'")]
         now = self.clock.now_ns()
@@ -75,8 +73,7 @@ class LiveDriver:
             where = ".".join(str(p) for p in err["loc"])
             return [Problem(str(err["msg"]), path=where)]
         problems: list[Problem] = []
-        fake = SimpleNamespace(timeline=[ev], duration=self.horizon_ns + now)
-        _check_events(fake, self.run.ctx, problems)  # type: ignore[arg-type]
+        check_events([ev], self.horizon_ns + now, self.run.ctx, problems)
         if problems:
             return [
                 dataclasses.replace(

@@ -1,16 +1,12 @@
-"""The run report: a stable JSON document (schema version 1), CSV time series, summary table.
+"""The run report: a stable document (schema version 1) built from a run's results.
 
-Every float is rounded (µs for latencies) and keys are sorted, so the same scenario and seed
-give a byte-identical JSON file. Nothing in it depends on the wall clock.
+Every float is rounded (µs for latencies), so the same scenario and seed give the same
+document; nothing in it depends on the wall clock. Turning it into files (JSON, CSV, HTML) is
+the report layer's job (:mod:`edgesim.report`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,55 +136,3 @@ def build_report(results: Results) -> dict[str, Any]:
         "timeseries": series,
         "assertions": assertions,
     }
-
-
-def dumps(report: dict[str, Any]) -> str:
-    return json.dumps(_clean(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        f = float(obj)
-        if f != f or f in (float("inf"), float("-inf")):
-            return None
-        return _r(f, 6)
-    return obj
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def timeseries_csv(report: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    names = report["timeseries"]["workloads"]
-    w.writerow(["t_s", "workload", "requests", "errors", "p50_ms", "p95_ms", "p99_ms", "mean_ms"])
-    for row in report["timeseries"]["rows"]:
-        for i, name in enumerate(names):
-            lat = row["latency_ms"][i]
-            w.writerow(
-                [
-                    row["t_s"],
-                    name,
-                    row["requests"][i],
-                    row["errors"][i],
-                    lat["p50"],
-                    lat["p95"],
-                    lat["p99"],
-                    lat["mean"],
-                ]
-            )
-    return buf.getvalue()

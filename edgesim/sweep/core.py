@@ -50,8 +50,12 @@ def run_sweep(
     base_dir: Path | None = None,
     scenario: str = "",
     on_update: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Run every variant under seeds seed … seed+N−1 and return the sweep document."""
+    """Run every variant under seeds seed … seed+N−1 and return the sweep document.
+
+    ``should_stop`` interrupts the sweep: variants with a run cut short or never started get
+    ``status: incomplete`` and the document ``complete: false``."""
     tasks = [
         {
             "variant": v.index,
@@ -63,7 +67,8 @@ def run_sweep(
         for v in variants
         for s in seeds_of(v.doc, replications)
     ]
-    results = TaskRunner(executor, on_update).run(run_task, tasks, len(variants))
+    runner = TaskRunner(executor, on_update, should_stop)
+    results = runner.run(run_task, tasks, len(variants))
     by_variant: dict[int, list[dict[str, Any]]] = {}
     for r in results:
         by_variant.setdefault(r["variant"], []).append(r)
@@ -83,7 +88,11 @@ def run_sweep(
             "sites": endpoint_sites(v.doc),
         }
         bad = [r for r in runs if not r["ok"]]
-        if bad:
+        cut = [r for r in runs if r.get("incomplete")]
+        if cut:
+            row["status"] = "incomplete"
+            row["error"] = f"seed {cut[0]['seed']}: {cut[0]['error']}"
+        elif bad:
             row["status"] = "failed"
             row["error"] = f"seed {bad[0]['seed']}: {bad[0]['error']}"
         else:
@@ -104,6 +113,7 @@ def run_sweep(
         "edgesim_version": __version__,
         "scenario": scenario,
         "replications": replications,
+        "complete": not runner.interrupted,
         "keys": keys,
         "variants": rows,
         "pareto": pareto_front(rows, "pop_p95"),
@@ -128,7 +138,7 @@ def pareto_front(rows: list[dict[str, Any]], metric: str) -> list[int]:
 
 
 def sweep_json(doc: dict[str, Any]) -> str:
-    from edgesim.sim.report import dumps
+    from edgesim.report.output import dumps
 
     return dumps(doc)
 

@@ -8,17 +8,22 @@ identical whichever executor ran it.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import importlib
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from edgesim.errors import InputError
 
 Task = dict[str, Any]
+
+POLL_S = 0.2
+"""How often a runner that can be stopped looks at its stop callback while tasks run."""
 Fn = Callable[[Task], dict[str, Any]]
 
 
@@ -31,11 +36,14 @@ class Executor(Protocol):
         """Start ``fn(task)``; returns a handle whose ``result()`` is the return value."""
         ...
 
-    def wait_any(self, handles: set[Any]) -> set[Any]:
-        """Block until at least one handle is done; return the done ones."""
+    def wait_any(self, handles: set[Any], timeout: float | None = None) -> set[Any]:
+        """Block until at least one handle is done (or ``timeout`` seconds pass); return the
+        done ones (none after a timeout)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, wait: bool = True) -> None:
+        """Release the workers; ``wait=False`` abandons tasks still running."""
+        ...
 
 
 @dataclass
@@ -62,17 +70,20 @@ class InProcessExecutor:
     def submit(self, fn: Fn, task: Task) -> Any:
         return _Deferred(fn, task)
 
-    def wait_any(self, handles: set[Any]) -> set[Any]:
+    def wait_any(self, handles: set[Any], timeout: float | None = None) -> set[Any]:
         first = min(handles, key=lambda h: (h.task["variant"], h.task["seed"]))
         first.result()
         return {first}
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass
 
 
 def _warm_worker() -> None:
-    """Process-pool initializer: import the engine once per worker, not once per task."""
+    """Process-pool initializer: import the engine once per worker, not once per task. A
+    worker ignores the terminal's Ctrl-C (it reaches the whole process group): the parent
+    decides what an interruption does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import edgesim.scenario.loader
     import edgesim.sim.report
     import edgesim.sim.results  # noqa: F401
@@ -94,12 +105,16 @@ class ProcessPoolExecutor:
     def submit(self, fn: Fn, task: Task) -> Any:
         return self._pool.submit(fn, task)
 
-    def wait_any(self, handles: set[Any]) -> set[Any]:
-        done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
+    def wait_any(self, handles: set[Any], timeout: float | None = None) -> set[Any]:
+        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return set(done)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        if not wait:
+            # abandon running tasks: the standard pool has no public way to stop its workers
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def _probe() -> str:
@@ -171,17 +186,17 @@ class DaskExecutor:
     def submit(self, fn: Fn, task: Task) -> Any:
         return self._client.submit(fn, task, pure=False)
 
-    def wait_any(self, handles: set[Any]) -> set[Any]:
+    def wait_any(self, handles: set[Any], timeout: float | None = None) -> set[Any]:
         done = {h for h in handles if h.done()}
         if done:
             return done
         ready = threading.Event()
         for h in handles:
             h.add_done_callback(lambda _f: ready.set())
-        ready.wait()
+        ready.wait(timeout)
         return {h for h in handles if h.done()}
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
@@ -220,9 +235,24 @@ class TaskRunner:
 
     executor: Executor
     on_update: Callable[[Progress], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    """Asked while waiting: once true, nothing new starts, a run in this process is cut at
+    its next chunk, runs elsewhere are abandoned, and every task not finished is reported
+    ``incomplete`` (never ``ok``)."""
+    interrupted: bool = False
     _results: list[dict[str, Any]] = field(default_factory=list)
 
+    def _stopping(self) -> bool:
+        if not self.interrupted and self.should_stop is not None and self.should_stop():
+            self.interrupted = True
+        return self.interrupted
+
     def run(self, fn: Fn, tasks: Iterable[Task], variants: int) -> list[dict[str, Any]]:
+        from edgesim.sweep.metrics import INTERRUPTED
+
+        if self.should_stop is not None and isinstance(self.executor, InProcessExecutor):
+            fn = functools.partial(cast(Any, fn), should_stop=self._stopping)
+        poll_s = None if self.should_stop is None else POLL_S
         queue = list(tasks)
         remaining: dict[int, int] = {}
         for t in queue:
@@ -240,12 +270,14 @@ class TaskRunner:
                 self.on_update(progress)
 
         while pos < len(queue) or inflight:
+            if self._stopping():
+                break
             while pos < len(queue) and len(inflight) < max(1, self.executor.workers):
                 task = queue[pos]
                 pos += 1
                 inflight[self.executor.submit(fn, task)] = task
             update()
-            for h in self.executor.wait_any(set(inflight)):
+            for h in self.executor.wait_any(set(inflight), poll_s):
                 task = inflight.pop(h)
                 try:
                     res = h.result()
@@ -259,6 +291,12 @@ class TaskRunner:
                     failed.add(v)
                 if remaining[v] == 0:
                     progress.done += 1
+        if self.interrupted:
+            self.executor.close(wait=False)
+            for task in [*inflight.values(), *queue[pos:]]:
+                results.append({"variant": task["variant"], "seed": task["seed"], **INTERRUPTED})
+                failed.add(task["variant"])
+            inflight.clear()
         update()
         results.sort(key=lambda r: (r["variant"], r["seed"]))
         return results

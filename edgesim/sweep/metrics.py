@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,15 @@ def headline(report: dict[str, Any], population: dict[str, float]) -> dict[str, 
 
 
 def run_variant(
-    doc: dict[str, Any], seed: int, base_dir: str | None = None, name: str = "<variant>"
+    doc: dict[str, Any],
+    seed: int,
+    base_dir: str | None = None,
+    name: str = "<variant>",
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Validate, run and reduce one scenario document under ``seed``: deterministic, the same
-    whichever process runs it. Raises :class:`edgesim.errors.InputError` on a bad document."""
+    whichever process runs it. Raises :class:`edgesim.errors.InputError` on a bad document.
+    ``should_stop`` cuts the run short; then ``complete`` is false in the result."""
     from edgesim.scenario.loader import prepare
     from edgesim.scenario.schema import scenario_model
     from edgesim.sim.report import build_report
@@ -85,27 +91,46 @@ def run_variant(
 
     scn = validate(scenario_model(), doc, LineIndex(), name)
     run = prepare(scn, LineIndex(), name, seed=seed, base_dir=Path(base_dir) if base_dir else None)
-    run.execute(None)
+    run.execute(None, should_stop)
     results = Results(run)
     report = build_report(results)
     population: dict[str, float] = {}
     for g in run.groups:
         node = run.ctx.world.nodes[g.key]
         population[g.name] = float(node.population) if isinstance(node, ClientGroup) else 0.0
-    return headline(report, population)
+    out = headline(report, population)
+    out["complete"] = not run.interrupted
+    return out
 
 
-def run_task(task: dict[str, Any]) -> dict[str, Any]:
+INTERRUPTED: dict[str, Any] = {
+    "ok": False,
+    "incomplete": True,
+    "error": "interrupted before this run finished",
+}
+"""What a task cut short (or never started) by an interruption reports."""
+
+
+def run_task(task: dict[str, Any], should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """``{variant, seed, doc, base_dir}`` → ``{variant, seed, ok, metrics | error}``; never
-    raises, so one bad variant cannot stop a sweep (whatever runs it)."""
+    raises, so one bad variant cannot stop a sweep (whatever runs it). A run cut short by
+    ``should_stop`` is not ok and has ``incomplete: true``."""
     from edgesim.errors import InputError
 
     out: dict[str, Any] = {"variant": task["variant"], "seed": task["seed"]}
     try:
-        out["metrics"] = run_variant(
-            task["doc"], int(task["seed"]), task.get("base_dir"), task.get("name") or "<variant>"
+        metrics = run_variant(
+            task["doc"],
+            int(task["seed"]),
+            task.get("base_dir"),
+            task.get("name") or "<variant>",
+            should_stop,
         )
-        out["ok"] = True
+        if metrics.pop("complete", True):
+            out["metrics"] = metrics
+            out["ok"] = True
+        else:
+            out.update(INTERRUPTED)
     except InputError as exc:
         out["ok"] = False
         out["error"] = exc.render()

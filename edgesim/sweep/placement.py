@@ -528,9 +528,12 @@ class PlaceResult:
     analytic_s: float
     finalists: list[dict[str, Any]] = field(default_factory=list)
     runner_ups: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = True
+    """False when an interruption cut the confirmation runs short."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "complete": self.complete,
             "objective": self.objective,
             "k": self.k,
             "policy": self.policy,
@@ -561,6 +564,7 @@ def place(
     exhaustive_limit: int = 200_000,
     force: str | None = None,
     on_update: Callable[[Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PlaceResult:
     """Search, then confirm the ``finalists`` best with full runs (0: analytical only)."""
     from edgesim.sweep.executors import InProcessExecutor, TaskRunner
@@ -649,8 +653,9 @@ def place(
         for vi, d in enumerate(docs)
         for r in range(replications)
     ]
-    runner = TaskRunner(executor or InProcessExecutor(), on_update)
+    runner = TaskRunner(executor or InProcessExecutor(), on_update, should_stop)
     runs = runner.run(run_task, tasks, len(docs))
+    result.complete = not runner.interrupted
     from edgesim.sweep.metrics import aggregate
 
     metric = OBJECTIVE_METRIC[objective]
@@ -658,7 +663,11 @@ def place(
         e = entry(est, p)
         mine = [r for r in runs if r["variant"] == vi]
         bad = [r for r in mine if not r["ok"]]
-        if bad:
+        cut = [r for r in mine if r.get("incomplete")]
+        if cut:
+            e["status"] = "incomplete"
+            e["error"] = cut[0]["error"]
+        elif bad:
             e["status"] = "failed"
             e["error"] = bad[0]["error"]
         else:

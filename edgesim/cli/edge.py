@@ -1,10 +1,10 @@
-"""``edgesim edge serve``: the click group, registered on the main CLI with
-``main.add_command(edge)``; also runs alone as ``python -m edgesim.live.cli_edge``."""
+"""``edgesim edge serve``: live CloudFront-like edges; also runs alone as
+``python -m edgesim.cli.edge``."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import multiprocessing
 import os
 import signal
@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
+from edgesim.cli.common import convert, duration_s, fail, run_servers
 from edgesim.errors import InputError
-from edgesim.live.cliutil import convert, duration_s, fail
 from edgesim.live.edge import (
     DEFAULT_PORT,
     EdgeConfig,
@@ -209,25 +209,23 @@ def _run(
     workers: int,
 ) -> None:
     from edgesim.live.origin import start_origin
-    from edgesim.sim.clock import new_event_loop
 
-    loop = new_event_loop()
-    asyncio.set_event_loop(loop)
     runners: list[Any] = []
-    server: EdgeServer | None = None
+    servers: list[EdgeServer] = []
     procs: list[Any] = []
-    try:
+
+    async def start() -> None:
         for d in plan.dists:
             for o in d.origins.values():
                 if (d.name, o.name) in urls:
                     continue
-                runner, host, port = loop.run_until_complete(start_origin(local))
+                runner, host, port = await start_origin(local)
                 runners.append(runner)
                 urls[(d.name, o.name)] = f"http://{host}:{port}"
                 click.echo(f"local origin {d.name}/{o.name} on http://{host}:{port}/")
         if workers == 1:
-            server = EdgeServer(plan, opts.config, origin_urls=urls)
-            loop.run_until_complete(server.start())
+            servers.append(EdgeServer(plan, opts.config, origin_urls=urls))
+            await servers[0].start()
         else:
             ctx = multiprocessing.get_context("spawn")
             ready = ctx.Queue()
@@ -235,8 +233,9 @@ def _run(
                 p = ctx.Process(target=_worker, args=(opts, urls, ready), daemon=True)
                 p.start()
                 procs.append(p)
+            loop = asyncio.get_running_loop()
             for _ in range(workers):
-                msg = ready.get(timeout=120)
+                msg = await loop.run_in_executor(None, functools.partial(ready.get, timeout=120))
                 if msg != "ok":
                     raise click.ClickException(str(msg))
         delay = "no emulated delay" if not opts.config.delay else "emulated delays on"
@@ -245,46 +244,44 @@ def _run(
             click.echo("  " + line)
         for d in plan.dists:
             click.echo(f"  distribution {d.name}: Host {', '.join(d.hosts)}")
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, loop.stop)
-        with contextlib.suppress(KeyboardInterrupt):
-            loop.run_forever()
-    finally:
+
+    async def stop() -> None:
         for p in procs:
             p.terminate()
         for p in procs:
             p.join(5)
-        if server is not None:
-            loop.run_until_complete(server.stop())
+        for server in servers:
+            await server.stop()
         for r in runners:
-            loop.run_until_complete(r.cleanup())
-        asyncio.set_event_loop(None)
-        loop.close()
+            await r.cleanup()
+
+    run_servers(start, stop)
 
 
 def _worker(opts: ServeOptions, urls: dict[tuple[str, str], str], ready: Any) -> None:
-    """One ``--workers`` process: its own loop, caches and listeners (SO_REUSEPORT)."""
-    from edgesim.sim.clock import new_event_loop
-
+    """One ``--workers`` process: its own loop, caches and listeners (SO_REUSEPORT); the
+    parent stops it with SIGTERM (Ctrl-C reaches the parent only)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        plan = load_plan(opts)
-        loop = new_event_loop()
-        asyncio.set_event_loop(loop)
-        server = EdgeServer(plan, replace(opts.config, reuse_port=True), origin_urls=urls)
-        loop.run_until_complete(server.start())
-    except BaseException as exc:  # report, never hang the parent
-        ready.put(f"worker {os.getpid()}: {exc}")
-        raise
-    ready.put("ok")
-    loop.add_signal_handler(signal.SIGTERM, loop.stop)
-    try:
-        loop.run_forever()
-    finally:
-        loop.run_until_complete(server.stop())
-        loop.close()
+    servers: list[EdgeServer] = []
+
+    async def start() -> None:
+        try:
+            plan = load_plan(opts)
+            servers.append(
+                EdgeServer(plan, replace(opts.config, reuse_port=True), origin_urls=urls)
+            )
+            await servers[0].start()
+        except BaseException as exc:  # report, never hang the parent
+            ready.put(f"worker {os.getpid()}: {exc}")
+            raise
+        ready.put("ok")
+
+    async def stop() -> None:
+        for server in servers:
+            await server.stop()
+
+    run_servers(start, stop, signals=(signal.SIGTERM,))
 
 
-if __name__ == "__main__":  # python -m edgesim.live.cli_edge serve SCENARIO
-    edge(prog_name="python -m edgesim.live.cli_edge")
+if __name__ == "__main__":  # python -m edgesim.cli.edge serve SCENARIO
+    edge(prog_name="python -m edgesim.cli.edge")

@@ -1,6 +1,6 @@
 """``edgesim ctl``: the command-line client of ``edgesim serve``'s control API.
 
-Registered on the main CLI with ``main.add_command(ctl)``. ``--url`` and ``--token`` default
+Listed in :data:`edgesim.cli.COMMANDS`. ``--url`` and ``--token`` default
 to ``EDGESIM_URL`` (``http://127.0.0.1:8053``) and ``EDGESIM_TOKEN``. Exit status: 0 when
 the call succeeded, 1 when the API refused it (its message is printed), 2 when it cannot be
 reached.
@@ -179,5 +179,5 @@ def _summary(kind: str, data: Any) -> str:
     return f"{kind}: {json.dumps(data, default=str)}"
 
 
-if __name__ == "__main__":  # python -m edgesim.live.cli_ctl …
-    ctl(prog_name="python -m edgesim.live.cli_ctl")
+if __name__ == "__main__":  # python -m edgesim.cli.ctl …
+    ctl(prog_name="python -m edgesim.cli.ctl")

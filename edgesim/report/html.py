@@ -18,33 +18,28 @@ parts are better with the :class:`~edgesim.sim.results.Results` of the run:
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.patheffects import withStroke
 from matplotlib.transforms import blended_transform_factory
 
+from edgesim.report import page
+from edgesim.report.page import CSS, Cell
 from edgesim.sim.batch import PHASES
 from edgesim.sim.histogram import _bucket_values
 
 if TYPE_CHECKING:
-    from matplotlib.typing import RcKeyType
-
     from edgesim.sim.results import Results
 
 TOP_GROUPS = 20
 CDF_GROUPS = 12
 TOP_POPS = 20
-DPI = 96
 
 PHASE_COLOURS = {
     "dns": "#8e6bbf",
@@ -62,175 +57,6 @@ STORED_PERCENTILES = (
     ("p999", 0.999),
 )
 
-_RC: dict[RcKeyType, Any] = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#e3e6ea",
-    "grid.linewidth": 0.6,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
-    "savefig.dpi": DPI,
-    "figure.dpi": DPI,
-}
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-color:#1f2933;background:#f5f7fa;margin:0}
-main{max-width:1180px;margin:0 auto;padding:18px 24px 60px;background:#fff}
-h1{font-size:22px;margin:6px 0 4px}h2{font-size:18px;margin:34px 0 8px;
-border-bottom:2px solid #d9e2ec;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
-nav{font-size:13px;margin:8px 0 4px}nav a{margin-right:12px;color:#2680c2;text-decoration:none}
-table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}
-th,td{padding:3px 8px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
-th{background:#f0f4f8;font-weight:600;white-space:nowrap}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.sub td{background:#fafbfc}
-.banner{padding:8px 12px;border-radius:4px;margin:10px 0;font-weight:600}
-.ok{background:#e3f9e5;color:#0e5a23}.bad{background:#ffe3e3;color:#8a1c1c}
-.warn{background:#fff3c4;color:#7a5a00}
-td.pass{background:#e3f9e5;color:#0e5a23;font-weight:700}
-td.fail{background:#ffe3e3;color:#8a1c1c;font-weight:700}
-dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:8px 0}
-dl.meta dt{color:#616e7c}dl.meta dd{margin:0}
-.note{color:#616e7c;font-size:12.5px;margin:4px 0 8px}
-img.plot{max-width:100%;height:auto;display:block;margin:6px 0 4px}
-code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-pre{background:#f5f7fa;padding:8px;overflow:auto}
-.scroll{overflow-x:auto}
-"""
-
-
-# ---- formatting ---------------------------------------------------------------------------
-def _e(x: object) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _ms(x: Any) -> str:
-    f = _num(x)
-    if f is None:
-        return "–"
-    if abs(f) < 1:
-        return f"{f:.3f}"
-    if abs(f) < 10:
-        return f"{f:.2f}"
-    if abs(f) < 1000:
-        return f"{f:.1f}"
-    return f"{f:,.0f}"
-
-
-def _int(x: Any) -> str:
-    f = _num(x)
-    return "–" if f is None else f"{round(f):,}"
-
-
-def _pct(x: Any, nd: int = 2) -> str:
-    f = _num(x)
-    return "–" if f is None else f"{100 * f:.{nd}f} %"
-
-
-def _value(x: Any) -> str:
-    """A value of unknown kind (assertion results, service counters)."""
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    if isinstance(x, float):
-        return f"{x:,.0f}" if x.is_integer() and abs(x) >= 1000 else f"{x:.6g}"
-    if isinstance(x, list | tuple):
-        return ", ".join(_value(v) for v in x)
-    if isinstance(x, dict):
-        return ", ".join(f"{k}={_value(v)}" for k, v in x.items())
-    return str(x)
-
-
-def _keyed(key: str, x: Any) -> str:
-    """Format a service counter by what its name says it is."""
-    if any(w in key for w in ("ratio", "offload", "availability")) and _num(x) is not None:
-        return _pct(x)
-    if key.endswith("_ms"):
-        return _ms(x)
-    return _value(x)
-
-
-def _clock(seconds: Any) -> str:
-    f = _num(seconds) or 0.0
-    s = round(f)
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _duration(seconds: Any) -> str:
-    f = _num(seconds) or 0.0
-    if f >= 3600 and f % 3600 == 0:
-        return f"{f / 3600:g} h"
-    if f >= 60 and f % 60 == 0:
-        return f"{f / 60:g} min"
-    return f"{f:g} s"
-
-
-# ---- HTML building blocks -----------------------------------------------------------------
-Cell = tuple[str, str]  # (escaped html, css class)
-
-
-def _n(text: str) -> Cell:
-    return (_e(text), "n")
-
-
-def _t(text: Any) -> Cell:
-    return (_e(text), "")
-
-
-def _table(head: Sequence[Cell], rows: Iterable[Sequence[Cell]], row_class: str = "") -> str:
-    def cell(tag: str, c: Cell) -> str:
-        cls = f' class="{c[1]}"' if c[1] else ""
-        return f"<{tag}{cls}>{c[0]}</{tag}>"
-
-    out = ['<div class="scroll"><table>', "<thead><tr>"]
-    out += [cell("th", c) for c in head]
-    out.append("</tr></thead><tbody>")
-    for r in rows:
-        cls = f' class="{row_class}"' if row_class else ""
-        out.append(f"<tr{cls}>" + "".join(cell("td", c) for c in r) + "</tr>")
-    out.append("</tbody></table></div>")
-    return "".join(out)
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{_e(text)}</p>'
-
-
-def _png(fig: Figure, alt: str) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img class="plot" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
-def _colours(n: int) -> list[tuple[float, float, float, float]]:
-    cmap = matplotlib.colormaps["tab20"]
-    order = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]
-    return [cmap(order[i % len(order)]) for i in range(n)]
-
 
 # ---- the page -----------------------------------------------------------------------------
 def render_html(report: dict[str, Any], results: Results | None = None) -> str:
@@ -244,9 +70,9 @@ def render_html(report: dict[str, Any], results: Results | None = None) -> str:
         ("services", "Services", _services(report)),
         ("events", "Events", _events(report)),
     ]
-    nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections)
+    nav = "".join(f'<a href="#{key}">{page.e(title)}</a>' for key, title, _ in sections)
     body = "".join(
-        f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>'
+        f'<section id="{key}"><h2>{page.e(title)}</h2>{content}</section>'
         for key, title, content in sections
     )
     title = f"edgesim — {report.get('scenario', '')}"
@@ -254,7 +80,7 @@ def render_html(report: dict[str, Any], results: Results | None = None) -> str:
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
+        f"<title>{page.e(title)}</title><style>{CSS}</style></head>"
         f"<body><main>{_header(report)}<nav>{nav}</nav>{body}</main></body></html>\n"
     )
 
@@ -262,27 +88,27 @@ def render_html(report: dict[str, Any], results: Results | None = None) -> str:
 def _header(report: dict[str, Any]) -> str:
     summary = report.get("summary", {})
     meta: list[tuple[str, str]] = [
-        ("world", _e(report.get("world", "?"))),
-        ("seed", _e(report.get("seed", "?"))),
-        ("duration", _e(_duration(report.get("duration_s")))),
-        ("warm-up", _e(_duration(report.get("warmup_s")) + " (not measured)")),
-        ("simulated requests", _e(_int(report.get("simulated_requests")))),
+        ("world", page.e(report.get("world", "?"))),
+        ("seed", page.e(report.get("seed", "?"))),
+        ("duration", page.e(page.duration(report.get("duration_s")))),
+        ("warm-up", page.e(page.duration(report.get("warmup_s")) + " (not measured)")),
+        ("simulated requests", page.e(page.int_(report.get("simulated_requests")))),
         (
             "measured requests",
-            _e(
-                f"{_int(summary.get('requests'))} "
-                f"({_int(summary.get('errors'))} errors, availability "
-                f"{_pct(summary.get('availability'), 3)})"
+            page.e(
+                f"{page.int_(summary.get('requests'))} "
+                f"({page.int_(summary.get('errors'))} errors, availability "
+                f"{page.pct(summary.get('availability'), 3)})"
             ),
         ),
     ]
     status = summary.get("status_counts")
     if status:
-        meta.append(("status codes", _e(", ".join(f"{k}: {v:,}" for k, v in status.items()))))
+        meta.append(("status codes", page.e(", ".join(f"{k}: {v:,}" for k, v in status.items()))))
     meta.append(
         (
             "edgesim",
-            _e(
+            page.e(
                 f"{report.get('edgesim_version', '?')} "
                 f"(report format {report.get('edgesim_report', '?')})"
             ),
@@ -290,7 +116,9 @@ def _header(report: dict[str, Any]) -> str:
     )
     reps = report.get("replications")
     if reps:
-        meta.append(("replications", _e(f"{reps.get('n')} seeds: {_value(reps.get('seeds'))}")))
+        meta.append(
+            ("replications", page.e(f"{reps.get('n')} seeds: {page.value(reps.get('seeds'))}"))
+        )
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in meta)
     if report.get("complete", True):
         banner = '<div class="banner ok">Complete run.</div>'
@@ -308,10 +136,10 @@ def _header(report: dict[str, Any]) -> str:
             if failed
             else f"All {len(asserts)} assertions passed."
         )
-        banner += f'<div class="banner {cls}">{_e(text)}</div>'
+        banner += f'<div class="banner {cls}">{page.e(text)}</div>'
     return (
         '<header><div class="note">edgesim report</div>'
-        f'<h1>{_e(report.get("scenario", ""))}</h1><dl class="meta">{dl}</dl>{banner}'
+        f'<h1>{page.e(report.get("scenario", ""))}</h1><dl class="meta">{dl}</dl>{banner}'
         f"{_replications(report)}</header>"
     )
 
@@ -320,41 +148,44 @@ def _replications(report: dict[str, Any]) -> str:
     reps = report.get("replications")
     if not reps or not reps.get("metrics"):
         return ""
-    head = [_t("scope")] + [_n(h) for h in ("p50 ms", "p95 ms", "p99 ms", "availability")]
+    head = [page.t("scope")] + [page.n(h) for h in ("p50 ms", "p95 ms", "p99 ms", "availability")]
 
     def mci(d: dict[str, Any], pct: bool) -> Cell:
         mean, ci = d.get("mean"), d.get("ci95")
         if pct:
-            return _n(f"{_pct(mean, 3)} ± {_pct(ci, 3)}")
-        return _n(f"{_ms(mean)} ± {_ms(ci)}")
+            return page.n(f"{page.pct(mean, 3)} ± {page.pct(ci, 3)}")
+        return page.n(f"{page.ms(mean)} ± {page.ms(ci)}")
 
     rows = [
-        [_t(scope)]
+        [page.t(scope)]
         + [mci(m[p], False) for p in ("p50", "p95", "p99")]
         + [mci(m["availability"], True)]
         for scope, m in reps["metrics"].items()
     ]
-    return f"<h3>{_e(reps.get('n'))} replications: mean ± 95 % confidence interval</h3>" + _table(
-        head, rows
+    return (
+        f"<h3>{page.e(reps.get('n'))} replications: mean ± 95 % confidence interval</h3>"
+        + page.table(head, rows)
     )
 
 
 def _assertions(report: dict[str, Any]) -> str:
     asserts = report.get("assertions", [])
     if not asserts:
-        return _note("The scenario has no assertions.")
+        return page.note("The scenario has no assertions.")
     rows = []
     for a in asserts:
         ok = bool(a.get("ok"))
         rows.append(
             [
                 ("PASS" if ok else "FAIL", "pass" if ok else "fail"),
-                (f"<code>{_e(a.get('assertion', ''))}</code>", ""),
-                _n(_value(a.get("value"))),
-                _t(a.get("error", "")),
+                (f"<code>{page.e(a.get('assertion', ''))}</code>", ""),
+                page.n(page.value(a.get("value"))),
+                page.t(a.get("error", "")),
             ]
         )
-    return _table([_t("result"), _t("assertion"), _n("value"), _t("error")], rows)
+    return page.table(
+        [page.t("result"), page.t("assertion"), page.n("value"), page.t("error")], rows
+    )
 
 
 # ---- summary ------------------------------------------------------------------------------
@@ -374,26 +205,26 @@ def _scopes(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _summary(report: dict[str, Any]) -> str:
-    head = [_t("scope"), _t("name")]
-    head += [_n(h) for h in ("requests", "errors", "availability")]
-    head += [_n(f"{p} ms") for p in ("p50", "p95", "p99", "p99.9", "mean")]
-    head += [_n(f"{p} ms") for p in PHASES]
+    head = [page.t("scope"), page.t("name")]
+    head += [page.n(h) for h in ("requests", "errors", "availability")]
+    head += [page.n(f"{p} ms") for p in ("p50", "p95", "p99", "p99.9", "mean")]
+    head += [page.n(f"{p} ms") for p in PHASES]
     rows = []
     for kind, name, b in _scopes(report):
         lat = b.get("latency_ms", {})
         ph = b.get("phases_mean_ms", {})
         rows.append(
-            [_t(kind), _t(name)]
-            + [_n(_int(b.get("requests"))), _n(_int(b.get("errors")))]
-            + [_n(_pct(b.get("availability"), 3))]
-            + [_n(_ms(lat.get(p))) for p in ("p50", "p95", "p99", "p999", "mean")]
-            + [_n(_ms(ph.get(p))) for p in PHASES]
+            [page.t(kind), page.t(name)]
+            + [page.n(page.int_(b.get("requests"))), page.n(page.int_(b.get("errors")))]
+            + [page.n(page.pct(b.get("availability"), 3))]
+            + [page.n(page.ms(lat.get(p))) for p in ("p50", "p95", "p99", "p999", "mean")]
+            + [page.n(page.ms(ph.get(p))) for p in PHASES]
         )
     n_groups = len(report.get("groups", {}))
     more = f" The JSON report has all {n_groups} groups." if n_groups > TOP_GROUPS else ""
     parts = [
-        _table(head, rows),
-        _note(
+        page.table(head, rows),
+        page.note(
             f"Latencies are of successful requests only; phases are mean ms per successful "
             f"request. Groups: the top {min(TOP_GROUPS, n_groups)} by requests.{more}"
         ),
@@ -412,11 +243,11 @@ def _phase_chart(report: dict[str, Any]) -> str:
     groups = report.get("groups", {})
     names = _top_groups(report, TOP_GROUPS)
     if not names:
-        return _note("No client groups.")
+        return page.note("No client groups.")
     labels = ["all", *names]
     blocks = [report.get("summary", {}), *(groups[g] for g in names)]
-    with matplotlib.rc_context(_RC):
-        fig = _figure(11, 1.2 + 0.28 * len(labels))
+    with matplotlib.rc_context(page.RC):
+        fig = page.figure(11, 1.2 + 0.28 * len(labels))
         ax = fig.add_subplot()
         y = np.arange(len(labels))
         left = np.zeros(len(labels))
@@ -441,7 +272,7 @@ def _phase_chart(report: dict[str, Any]) -> str:
         ax.grid(axis="y", visible=False)
         ax.legend(ncols=len(PHASES), loc="lower right", bbox_to_anchor=(1, 1.0))
         ax.set_title("Mean phase breakdown (all, then top groups by requests)", loc="left")
-        return _png(fig, "stacked bar chart of the mean phase breakdown per group")
+        return page.png(fig, "stacked bar chart of the mean phase breakdown per group")
 
 
 def _hops(report: dict[str, Any]) -> str:
@@ -454,24 +285,32 @@ def _hops(report: dict[str, Any]) -> str:
     for _, b in scopes:
         hops += [h for h in b.get("hops_mean_ms", {}) if h not in hops]
     if not hops:
-        return _note("No hop times recorded.")
-    head = [_t("hop")] + [_n(name) for name, _ in scopes]
-    rows = [[_t(h)] + [_n(_ms(b.get("hops_mean_ms", {}).get(h))) for _, b in scopes] for h in hops]
-    return _table(head, rows) + _note(
+        return page.note("No hop times recorded.")
+    head = [page.t("hop")] + [page.n(name) for name, _ in scopes]
+    rows = [
+        [page.t(h)] + [page.n(page.ms(b.get("hops_mean_ms", {}).get(h))) for _, b in scopes]
+        for h in hops
+    ]
+    return page.table(head, rows) + page.note(
         "Mean ms per successful request of the scope (requests that do not cross a hop count "
         "as 0 ms, so hops on some paths only look small)."
     )
 
 
 def _sites(sites: dict[str, Any]) -> str:
-    head = [_t("site"), _n("requests")] + [_n(f"{p} ms") for p in ("p50", "p95", "p99", "mean")]
+    head = [page.t("site"), page.n("requests")] + [
+        page.n(f"{p} ms") for p in ("p50", "p95", "p99", "mean")
+    ]
     order = sorted(sites, key=lambda s: (-int(sites[s].get("requests", 0)), s))
     rows = [
-        [_t(s), _n(_int(sites[s].get("requests")))]
-        + [_n(_ms(sites[s].get("latency_ms", {}).get(p))) for p in ("p50", "p95", "p99", "mean")]
+        [page.t(s), page.n(page.int_(sites[s].get("requests")))]
+        + [
+            page.n(page.ms(sites[s].get("latency_ms", {}).get(p)))
+            for p in ("p50", "p95", "p99", "mean")
+        ]
         for s in order[:TOP_POPS]
     ]
-    return _table(head, rows) + _note("End-to-end latency of successful requests by site.")
+    return page.table(head, rows) + page.note("End-to-end latency of successful requests by site.")
 
 
 # ---- latency distribution -----------------------------------------------------------------
@@ -511,14 +350,14 @@ def _cdfs(report: dict[str, Any], results: Results | None) -> str:
         curves = []
         for name, b in [("all", report.get("summary", {}))] + [(n, groups[n]) for n in names]:
             lat = b.get("latency_ms", {})
-            pts = [(float(lat[k]), q) for k, q in STORED_PERCENTILES if _num(lat.get(k))]
+            pts = [(float(lat[k]), q) for k, q in STORED_PERCENTILES if page.num(lat.get(k))]
             if pts:
                 curves.append((name, np.array([p[0] for p in pts]), np.array([p[1] for p in pts])))
     if not curves:
-        return _note("No successful requests: nothing to draw.")
-    colours = _colours(len(curves))
-    with matplotlib.rc_context(_RC):
-        fig = _figure(11, 4.6)
+        return page.note("No successful requests: nothing to draw.")
+    colours = page.colours(len(curves))
+    with matplotlib.rc_context(page.RC):
+        fig = page.figure(11, 4.6)
         ax1, ax2 = fig.subplots(1, 2)
         for i, (name, x, y) in enumerate(curves):
             style: dict[str, Any] = (
@@ -545,7 +384,7 @@ def _cdfs(report: dict[str, Any], results: Results | None) -> str:
         ax1.set_title(f"Latency CDF ({kind})", loc="left")
         ax2.set_title("Tail: complementary CDF", loc="left")
         ax2.legend(loc="lower left", ncols=2)
-        img = _png(fig, f"latency CDF per group ({kind})")
+        img = page.png(fig, f"latency CDF per group ({kind})")
     if exact:
         note = (
             "Drawn from the full latency histograms of the run (HdrHistogram buckets, ≤ 1 % "
@@ -557,13 +396,13 @@ def _cdfs(report: dict[str, Any], results: Results | None) -> str:
             "group are known here, joined by straight lines; nothing below the median "
             "is shown. Render the report together with the run's results for real CDFs."
         )
-    return img + _note(note)
+    return img + page.note(note)
 
 
 # ---- time series --------------------------------------------------------------------------
 def _event_label(ev: dict[str, Any]) -> str:
     details = [
-        f"{k}={_value(v)}" if k not in ("target", "link", "note") else _value(v)
+        f"{k}={page.value(v)}" if k not in ("target", "link", "note") else page.value(v)
         for k, v in ev.items()
         if k not in ("at_s", "what")
     ]
@@ -581,7 +420,7 @@ def _timeseries(report: dict[str, Any]) -> str:
     ts = report.get("timeseries", {})
     rows: list[dict[str, Any]] = ts.get("rows", [])
     if not rows:
-        return _note("No time series (nothing was measured).")
+        return page.note("No time series (nothing was measured).")
     names: list[str] = ts.get("workloads", [])
     interval = float(ts.get("interval_s") or 1.0)
     duration = float(report.get("duration_s") or 0.0)
@@ -590,16 +429,16 @@ def _timeseries(report: dict[str, Any]) -> str:
     if duration > 0:
         end = np.minimum(end, np.maximum(duration, t + 1e-9))
     width = np.maximum(end - t, 1e-9)
-    events = [e for e in report.get("events", []) if _num(e.get("at_s")) is not None]
+    events = [e for e in report.get("events", []) if page.num(e.get("at_s")) is not None]
     all_i = names.index("all") if "all" in names else len(names) - 1
-    colours = _colours(len(names))
+    colours = page.colours(len(names))
 
     def steps(vals: Sequence[float]) -> tuple[list[float], list[float]]:
         xs = [float(v) / 60 for v in t] + [float(end[-1]) / 60]
         return xs, [*vals, vals[-1]]
 
-    with matplotlib.rc_context(_RC):
-        fig = _figure(11, 8.2)
+    with matplotlib.rc_context(page.RC):
+        fig = page.figure(11, 8.2)
         axes = fig.subplots(3, 1, sharex=True)
         ax_r, ax_e, ax_l = axes
         for i, name in enumerate(names):
@@ -665,11 +504,11 @@ def _timeseries(report: dict[str, Any]) -> str:
         lo = min([float(t[0]) / 60] + [float(e["at_s"]) / 60 for e in events])
         hi = max([float(end[-1]) / 60] + [float(e["at_s"]) / 60 for e in events])
         ax_l.set_xlim(lo, hi + (hi - lo) * 0.01)
-        img = _png(fig, "time series of request rate, error rate and latency percentiles")
+        img = page.png(fig, "time series of request rate, error rate and latency percentiles")
     return (
         img
-        + _note(
-            f"Intervals of {_duration(interval)}; each step is one interval. Dashed red lines "
+        + page.note(
+            f"Intervals of {page.duration(interval)}; each step is one interval. Dashed red lines "
             "mark timeline events. Latency gaps: no request of the interval succeeded."
         )
         + _around_events(report, rows, names, t, end, events)
@@ -687,8 +526,8 @@ def _around_events(
     if not events:
         return ""
     all_i = names.index("all") if "all" in names else len(names) - 1
-    head = [_t("event"), _t("interval"), _t("")]
-    head += [_n(h) for h in ("requests/s", "error rate", "p50 ms", "p95 ms", "p99 ms")]
+    head = [page.t("event"), page.t("interval"), page.t("")]
+    head += [page.n(h) for h in ("requests/s", "error rate", "p50 ms", "p95 ms", "p99 ms")]
     out = []
     for k, ev in enumerate(events):
         at = float(ev["at_s"])
@@ -704,22 +543,22 @@ def _around_events(
             first = j == max(idx - 1, 0)
             out.append(
                 [
-                    _t(f"E{k + 1} @ {_clock(at)}: {_event_label(ev)}" if first else ""),
-                    _t(f"{_clock(t[j])}–{_clock(end[j])}"),
-                    _t(rel),
-                    _n(f"{req / max(float(end[j] - t[j]), 1e-9):,.1f}"),
-                    _n(_pct(err / req if req else 0.0)),
+                    page.t(f"E{k + 1} @ {page.clock(at)}: {_event_label(ev)}" if first else ""),
+                    page.t(f"{page.clock(t[j])}–{page.clock(end[j])}"),
+                    page.t(rel),
+                    page.n(f"{req / max(float(end[j] - t[j]), 1e-9):,.1f}"),
+                    page.n(page.pct(err / req if req else 0.0)),
                 ]
-                + [_n(_ms(_row_ms(r, all_i, p))) for p in ("p50", "p95", "p99")]
+                + [page.n(page.ms(_row_ms(r, all_i, p))) for p in ("p50", "p95", "p99")]
             )
-    return "<h3>Around each event (all workloads)</h3>" + _table(head, out)
+    return "<h3>Around each event (all workloads)</h3>" + page.table(head, out)
 
 
 # ---- map ----------------------------------------------------------------------------------
 def _map(report: dict[str, Any], results: Results | None) -> str:
     if results is None:
-        return _note("No map: metro coordinates need the run's results, not just the report.")
-    from edgesim.plot import land_rings
+        return page.note("No map: metro coordinates need the run's results, not just the report.")
+    from edgesim.report.plot import land_rings
     from edgesim.topology.model import Region
 
     groups = report.get("groups", {})
@@ -727,13 +566,13 @@ def _map(report: dict[str, Any], results: Results | None) -> str:
         nodes = results.run.ctx.world.nodes
         where = {g.name: nodes[g.key] for g in results.run.groups}
     except (AttributeError, KeyError):
-        return _note("No map: the run's groups have no coordinates.")
+        return page.note("No map: the run's groups have no coordinates.")
     names = sorted(
         (n for n in groups if n in where and int(groups[n].get("requests", 0)) > 0),
         key=lambda n: (-int(groups[n]["requests"]), n),
     )
     if not names:
-        return _note("No map: no client group sent requests.")
+        return page.note("No map: no client group sent requests.")
     lon = np.array([float(where[n].lon) for n in names])
     lat = np.array([float(where[n].lat) for n in names])
     p95 = np.array([float(groups[n].get("latency_ms", {}).get("p95") or 0.0) for n in names])
@@ -742,8 +581,8 @@ def _map(report: dict[str, Any], results: Results | None) -> str:
     regions = [n for n in nodes.values() if isinstance(n, Region)]
     lo = float(np.percentile(p95, 2))
     hi = max(float(np.percentile(p95, 98)), lo + 1.0)
-    with matplotlib.rc_context(_RC):
-        fig = _figure(11, 4.75)
+    with matplotlib.rc_context(page.RC):
+        fig = page.figure(11, 4.75)
         ax = fig.add_subplot()
         ax.set_facecolor("#e4eef6")
         for ring in land_rings():
@@ -792,7 +631,7 @@ def _map(report: dict[str, Any], results: Results | None) -> str:
             )
         for r in req.max() * np.array([1.0, 0.25, 0.05]):
             ax.scatter(
-                [], [], s=8 + 320 * r / req.max(), color="#9aa5b1", label=f"{_int(r)} requests"
+                [], [], s=8 + 320 * r / req.max(), color="#9aa5b1", label=f"{page.int_(r)} requests"
             )
         ax.legend(loc="lower left", frameon=True, framealpha=0.9, labelspacing=1.2)
         ax.set_xlim(-180, 180)
@@ -801,10 +640,10 @@ def _map(report: dict[str, Any], results: Results | None) -> str:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("p95 latency by metro (colour) and requests (area)", loc="left")
-        img = _png(fig, "world map of p95 latency by metro")
-    return img + _note(
+        img = page.png(fig, "world map of p95 latency by metro")
+    return img + page.note(
         f"{len(names)} metros, the top 12 by requests labelled. The colour scale runs from the "
-        f"2nd to the 98th percentile of the metros' p95 ({_ms(lo)} to {_ms(hi)} ms)."
+        f"2nd to the 98th percentile of the metros' p95 ({page.ms(lo)} to {page.ms(hi)} ms)."
     )
 
 
@@ -823,7 +662,7 @@ CF_KEYS = (
 def _services(report: dict[str, Any]) -> str:
     services: dict[str, Any] = report.get("services", {})
     parts = [
-        _note(
+        page.note(
             "Service counters come from the services themselves and may cover the whole run, "
             "warm-up included."
         )
@@ -834,7 +673,7 @@ def _services(report: dict[str, Any]) -> str:
         elif section == "endpoints" and isinstance(data, dict):
             parts.append("<h3>Endpoints</h3>" + _dict_table(data, "endpoint"))
         else:
-            parts.append(f"<h3>{_e(section)}</h3>" + _generic(data))
+            parts.append(f"<h3>{page.e(section)}</h3>" + _generic(data))
     parts.append("<h3>DNS</h3>" + _dns(report.get("dns", {})))
     return "".join(parts)
 
@@ -843,17 +682,24 @@ def _cloudfront(data: dict[str, Any]) -> str:
     dists: dict[str, Any] = data.get("distributions", {})
     parts = []
     for name, d in dists.items():
-        parts.append(f"<h3>CloudFront distribution {_e(name)}</h3>")
+        parts.append(f"<h3>CloudFront distribution {page.e(name)}</h3>")
         keys = [k for k in CF_KEYS if k in d]
         keys += [k for k, v in d.items() if k not in keys and not isinstance(v, dict | list)]
-        parts.append(_table([_n(_label(k)) for k in keys], [[_n(_keyed(k, d[k])) for k in keys]]))
+        parts.append(
+            page.table(
+                [page.n(_label(k)) for k in keys], [[page.n(page.keyed(k, d[k])) for k in keys]]
+            )
+        )
         res = d.get("results")
         if isinstance(res, dict) and res:
             total = sum(int(v) for v in res.values()) or 1
             parts.append(
-                _table(
-                    [_t("result"), _n("requests"), _n("share")],
-                    [[_t(k), _n(_int(v)), _n(_pct(int(v) / total))] for k, v in res.items()],
+                page.table(
+                    [page.t("result"), page.n("requests"), page.n("share")],
+                    [
+                        [page.t(k), page.n(page.int_(v)), page.n(page.pct(int(v) / total))]
+                        for k, v in res.items()
+                    ],
                 )
             )
         pops = d.get("pops")
@@ -866,30 +712,35 @@ def _cloudfront(data: dict[str, Any]) -> str:
             )
         for k, v in d.items():
             if k not in ("results", "pops") and isinstance(v, dict | list):
-                parts.append(f"<p>{_e(k)}</p>" + _generic(v))
+                parts.append(f"<p>{page.e(k)}</p>" + _generic(v))
     for k, v in data.items():
         if k != "distributions":
-            parts.append(f"<h3>cloudfront {_e(k)}</h3>" + _generic(v))
+            parts.append(f"<h3>cloudfront {page.e(k)}</h3>" + _generic(v))
     return "".join(parts)
 
 
 def _dict_table(data: dict[str, Any], first: str) -> str:
     """A dict of dicts as a table: one row per key, one column per inner key."""
     if not data:
-        return _note("None.")
+        return page.note("None.")
     if not all(isinstance(v, dict) for v in data.values()):
         return _generic(data)
     cols: list[str] = []
     for v in data.values():
         cols += [k for k in v if k not in cols]
-    numeric = {c: all(_num(v.get(c)) is not None for v in data.values() if c in v) for c in cols}
+    numeric = {
+        c: all(page.num(v.get(c)) is not None for v in data.values() if c in v) for c in cols
+    }
 
     def cell(c: str, text: str) -> Cell:
-        return _n(text) if numeric[c] else _t(text)
+        return page.n(text) if numeric[c] else page.t(text)
 
-    head = [_t(first)] + [cell(c, _label(c)) for c in cols]
-    rows = [[_t(name)] + [cell(c, _keyed(c, v.get(c))) for c in cols] for name, v in data.items()]
-    return _table(head, rows)
+    head = [page.t(first)] + [cell(c, _label(c)) for c in cols]
+    rows = [
+        [page.t(name)] + [cell(c, page.keyed(c, v.get(c))) for c in cols]
+        for name, v in data.items()
+    ]
+    return page.table(head, rows)
 
 
 def _label(key: str) -> str:
@@ -905,33 +756,40 @@ def _generic(data: Any) -> str:
         if len(data) > 1 and rows_of_scalars:
             return _dict_table(data, "name")
         if any(isinstance(v, dict) for v in data.values()):
-            return "".join(f"<p>{_e(_label(str(k)))}</p>{_generic(v)}" for k, v in data.items())
-        return _table(
-            [_t("key"), _t("value")], [[_t(k), _t(_keyed(str(k), v))] for k, v in data.items()]
+            return "".join(f"<p>{page.e(_label(str(k)))}</p>{_generic(v)}" for k, v in data.items())
+        return page.table(
+            [page.t("key"), page.t("value")],
+            [[page.t(k), page.t(page.keyed(str(k), v))] for k, v in data.items()],
         )
     if isinstance(data, list):
-        return f"<pre>{_e(json.dumps(data, indent=1, sort_keys=True, default=str))}</pre>"
-    return f"<p>{_e(_value(data))}</p>"
+        return f"<pre>{page.e(json.dumps(data, indent=1, sort_keys=True, default=str))}</pre>"
+    return f"<p>{page.e(page.value(data))}</p>"
 
 
 def _dns(dns: dict[str, Any]) -> str:
     if not dns:
-        return _note("No DNS lookups.")
-    head = [_t("host"), _n("queries"), _n("resolver misses"), _n("miss ratio"), _n("stub hits")]
+        return page.note("No DNS lookups.")
+    head = [
+        page.t("host"),
+        page.n("queries"),
+        page.n("resolver misses"),
+        page.n("miss ratio"),
+        page.n("stub hits"),
+    ]
     rows = []
     for host, s in dns.items():
         q = int(s.get("queries", 0))
         miss = int(s.get("resolver_misses", 0))
         rows.append(
             [
-                _t(host),
-                _n(_int(q)),
-                _n(_int(miss)),
-                _n(_pct(miss / q if q else 0.0)),
-                _n(_int(s.get("stub_hits"))),
+                page.t(host),
+                page.n(page.int_(q)),
+                page.n(page.int_(miss)),
+                page.n(page.pct(miss / q if q else 0.0)),
+                page.n(page.int_(s.get("stub_hits"))),
             ]
         )
-    return _table(head, rows) + _note(
+    return page.table(head, rows) + page.note(
         "queries: lookups sent to a resolver; resolver misses: of those, answered by the "
         "authoritative servers; stub hits: new connections answered by the client's own cache."
     )
@@ -941,17 +799,19 @@ def _dns(dns: dict[str, Any]) -> str:
 def _events(report: dict[str, Any]) -> str:
     events = report.get("events", [])
     if not events:
-        return _note("No timeline events.")
+        return page.note("No timeline events.")
     rows = []
     for k, ev in enumerate(events):
         details = {key: v for key, v in ev.items() if key not in ("at_s", "what")}
         rows.append(
             [
-                _t(f"E{k + 1}"),
-                _n(_clock(ev.get("at_s"))),
-                _n(f"{_num(ev.get('at_s')) or 0.0:g}"),
-                _t(ev.get("what", "")),
-                _t(_value(details)),
+                page.t(f"E{k + 1}"),
+                page.n(page.clock(ev.get("at_s"))),
+                page.n(f"{page.num(ev.get('at_s')) or 0.0:g}"),
+                page.t(ev.get("what", "")),
+                page.t(page.value(details)),
             ]
         )
-    return _table([_t("#"), _n("at"), _n("at (s)"), _t("what"), _t("details")], rows)
+    return page.table(
+        [page.t("#"), page.n("at"), page.n("at (s)"), page.t("what"), page.t("details")], rows
+    )

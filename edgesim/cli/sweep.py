@@ -1,7 +1,6 @@
 """``edgesim sweep`` and ``edgesim place``: many runs of scenario variants (docs/sweeps.md).
 
-The lead registers both commands on the main CLI (``main.add_command(sweep)``,
-``main.add_command(place)``); the work is in :mod:`edgesim.sweep`.
+Both are listed in :data:`edgesim.cli.COMMANDS`; the work is in :mod:`edgesim.sweep`.
 """
 
 from __future__ import annotations
@@ -14,13 +13,8 @@ from typing import Any
 
 import click
 
+from edgesim.cli.common import INTERRUPTED_EXIT, err_console, friendly, interruptible
 from edgesim.errors import InputError
-
-
-def _friendly(func: Any) -> Any:
-    from edgesim.cli import friendly  # lazily: edgesim.cli registers these commands
-
-    return friendly(func)
 
 
 def _executor_options(func: Any) -> Any:
@@ -94,10 +88,19 @@ def _make_executor(
 def _progress(quiet: bool, total: int, what: str) -> Iterator[Callable[[Any], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from edgesim.cli import err_console
-
-    if quiet or not err_console.is_terminal:
+    if quiet:
         yield None
+        return
+    if not err_console().is_terminal:  # a log, not a terminal: one line per finished variant
+        shown = [0]
+
+        def line(p: Any) -> None:
+            if p.done > shown[0]:
+                shown[0] = p.done
+                click.echo(f"{what}: {p.done}/{p.total} done, {p.failed} failed", err=True)
+
+        click.echo(f"{what}: {total} to run (Ctrl-C stops and reports what ran)", err=True)
+        yield line
         return
     with Progress(
         TextColumn(f"[bold]{what}"),
@@ -105,7 +108,7 @@ def _progress(quiet: bool, total: int, what: str) -> Iterator[Callable[[Any], No
         MofNCompleteColumn(),
         TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console(),
         transient=True,
     ) as bar:
         task = bar.add_task(what, total=total, running=0, failed=0)
@@ -155,7 +158,7 @@ def _pm(s: dict[str, Any] | None, scale: float = 1.0, nd: int = 1) -> str:
 )
 @_executor_options
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar or table")
-@_friendly
+@friendly
 def sweep(
     scenario: Path,
     vary: tuple[str, ...],
@@ -174,10 +177,10 @@ def sweep(
     Exit status: 0 when every variant ran, 1 when some failed (each is reported with its
     error), 2 on bad input (before anything runs).
     """
-    from edgesim.cli import _console
-    from edgesim.sim.report import atomic_write
+    from edgesim.cli.common import console as _console
+    from edgesim.report.output import atomic_write
+    from edgesim.report.sweep import render_sweep_html
     from edgesim.sweep.core import load_base, run_sweep, sweep_csv, sweep_json
-    from edgesim.sweep.html import render_sweep_html
     from edgesim.sweep.variants import expand, load_variants_file, parse_vary
 
     base = load_base(scenario)
@@ -186,7 +189,10 @@ def sweep(
     variants = expand(base, axes, listed, file=str(scenario))
     ex = _make_executor(executor, workers, scheduler, local_cluster, scheduler_timeout)
     try:
-        with _progress(quiet, len(variants), f"sweep ({ex.name})") as update:
+        with (
+            interruptible() as stop,
+            _progress(quiet, len(variants), f"sweep ({ex.name})") as update,
+        ):
             doc = run_sweep(
                 variants,
                 ex,
@@ -194,6 +200,7 @@ def sweep(
                 base_dir=scenario.resolve().parent,
                 scenario=str(base.get("name", scenario.stem)),
                 on_update=update,
+                should_stop=stop,
             )
     finally:
         ex.close()
@@ -203,18 +210,23 @@ def sweep(
         atomic_write(out_dir / "sweep.html", render_sweep_html(doc))
     if not quiet:
         _console().print(_sweep_table(doc))
+    if not doc["complete"]:
+        cut = [r for r in doc["variants"] if r["status"] == "incomplete"]
+        err_console().print(
+            f"[yellow]interrupted: {len(cut)} of {len(doc['variants'])} variant(s) incomplete; "
+            "the outputs say so (complete: false, status: incomplete)[/]"
+        )
+        sys.exit(INTERRUPTED_EXIT)
     failed = [r for r in doc["variants"] if r["status"] != "ok"]
     if failed:
         from rich.markup import escape
 
-        from edgesim.cli import err_console
-
         for r in failed:
-            err_console.print(
+            err_console().print(
                 f"[red]variant {r['index']} ({escape(r['label'])}) failed:[/] "
                 + escape(str(r.get("error", "")))
             )
-        err_console.print(f"[red]{len(failed)} of {len(doc['variants'])} variant(s) failed[/]")
+        err_console().print(f"[red]{len(failed)} of {len(doc['variants'])} variant(s) failed[/]")
         sys.exit(1)
 
 
@@ -233,7 +245,7 @@ def _sweep_table(doc: dict[str, Any]) -> Any:
     for r in doc["variants"]:
         idx = f"{r['index']}" + ("*" if r["index"] in front else "")
         if r["status"] != "ok":
-            t.add_row(idx, escape(r["label"]), "[red]failed[/]", "", "", "", "", "")
+            t.add_row(idx, escape(r["label"]), f"[red]{r['status']}[/]", "", "", "", "", "")
             continue
         m = r["metrics"]
         t.add_row(
@@ -314,7 +326,7 @@ def _load_costs(path: Path) -> dict[str, float]:
 )
 @_executor_options
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-@_friendly
+@friendly
 def place(
     scenario: Path,
     candidates: str,
@@ -341,8 +353,8 @@ def place(
     latency- or geoproximity-routed endpoint?"""
     import json as _json
 
-    from edgesim.cli import _console
-    from edgesim.sim.report import _clean, atomic_write
+    from edgesim.cli.common import console as _console
+    from edgesim.report.output import atomic_write, clean
     from edgesim.sweep.core import load_base
     from edgesim.sweep.placement import find_template
     from edgesim.sweep.placement import place as do_place
@@ -362,7 +374,10 @@ def place(
         else None
     )
     try:
-        with _progress(quiet, finalists, "confirming finalists") as update:
+        with (
+            interruptible() as stop,
+            _progress(quiet, finalists, "confirming finalists") as update,
+        ):
             result = do_place(
                 base,
                 candidates=candidates,
@@ -381,18 +396,26 @@ def place(
                 exhaustive_limit=exhaustive_limit,
                 force=None if search_mode == "auto" else search_mode,
                 on_update=update,
+                should_stop=stop,
             )
     finally:
         if ex is not None:
             ex.close()
     doc = result.as_dict()
     if json_out is not None:
-        text = _json.dumps(_clean(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        text = _json.dumps(clean(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         if str(json_out) == "-":
             click.echo(text, nl=False)
-            return
-        atomic_write(json_out, text)
-    _print_place(_console(), result, doc)
+        else:
+            atomic_write(json_out, text)
+    if json_out is None or str(json_out) != "-":
+        _print_place(_console(), result, doc)
+    if not result.complete or stop():
+        err_console().print(
+            "[yellow]interrupted: finalists not confirmed are marked incomplete "
+            "(complete: false)[/]"
+        )
+        sys.exit(INTERRUPTED_EXIT)
 
 
 def _print_place(console: Any, result: Any, doc: dict[str, Any]) -> None:

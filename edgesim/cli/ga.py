@@ -1,20 +1,17 @@
-"""``edgesim ga serve``: the click group, registered on the main CLI with
-``main.add_command(ga)``; also runs alone as ``python -m edgesim.live.cli_ga``."""
+"""``edgesim ga serve``: the live Global Accelerator proxy; also runs alone as
+``python -m edgesim.cli.ga``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
-import signal
 from pathlib import Path
 from typing import Any
 
 import click
 
+from edgesim.cli.common import convert, duration_s, fail, host_port, run_servers, token
 from edgesim.errors import InputError
-from edgesim.live.cliutil import convert, duration_s, fail, host_port
 from edgesim.live.ga import (
     Backend,
     GaConfig,
@@ -183,16 +180,15 @@ def _run(
     speed: float,
     control: tuple[str, int] | None,
 ) -> None:
-    from edgesim.sim.clock import WallClock, new_event_loop
+    from edgesim.live.clock import WallClock
     from edgesim.sim.live import LiveDriver
 
-    loop = new_event_loop()
-    asyncio.set_event_loop(loop)
     proxy = GaProxy(run, config, backends=backends)
     cleanup: list[Any] = []
-    try:
-        loop.run_until_complete(proxy.start())
-        driver = LiveDriver(run, WallClock(loop, speed))
+
+    async def start() -> None:
+        await proxy.start()
+        driver = LiveDriver(run, WallClock(asyncio.get_running_loop(), speed))
         driver.on_change = proxy.on_change
         driver.start()
         delay = "emulated delays on" if config.delay else "no emulated delay"
@@ -206,26 +202,20 @@ def _run(
         if control is not None:
             from edgesim.dnsserver.control import start_control
 
-            token = os.environ.get("EDGESIM_TOKEN") or secrets.token_urlsafe(16)
-            runner, cport = loop.run_until_complete(
-                start_control(driver, token, control[0], control[1])
-            )
+            secret, generated = token()
+            runner, cport = await start_control(driver, secret, control[0], control[1])
             cleanup.append(runner)
             click.echo(f"control API on http://{control[0]}:{cport}/v1/state")
-            if "EDGESIM_TOKEN" not in os.environ:
-                click.echo(f"  token (POST /v1/events, Authorization: Bearer …): {token}")
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, loop.stop)
-        with contextlib.suppress(KeyboardInterrupt):
-            loop.run_forever()
-    finally:
+            if generated:
+                click.echo(f"  token (POST /v1/events, Authorization: Bearer …): {secret}")
+
+    async def stop() -> None:
         for r in cleanup:
-            loop.run_until_complete(r.cleanup())
-        loop.run_until_complete(proxy.stop())
-        asyncio.set_event_loop(None)
-        loop.close()
+            await r.cleanup()
+        await proxy.stop()
+
+    run_servers(start, stop)
 
 
-if __name__ == "__main__":  # python -m edgesim.live.cli_ga serve SCENARIO
-    ga(prog_name="python -m edgesim.live.cli_ga")
+if __name__ == "__main__":  # python -m edgesim.cli.ga serve SCENARIO
+    ga(prog_name="python -m edgesim.cli.ga")

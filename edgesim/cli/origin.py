@@ -1,14 +1,14 @@
-"""``edgesim origin serve``: the click group, registered on the main CLI with
-``main.add_command(origin)``; also runs alone as ``python -m edgesim.live.origin``."""
+"""``edgesim origin serve``: a live HTTP origin; also runs alone as
+``python -m edgesim.cli.origin``."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from edgesim.live.cliutil import convert, duration_s
-from edgesim.live.origin import OriginConfig, parse_header, serve_origin
+from edgesim.cli.common import convert, duration_s, parse_host_port, run_servers
+from edgesim.live.origin import OriginConfig, parse_header, start_origin
 from edgesim.units import parse_fraction, parse_size_bytes
 
 T = TypeVar("T")
@@ -16,11 +16,7 @@ T = TypeVar("T")
 
 def parse_listen(text: str) -> tuple[str, int]:
     """``"127.0.0.1:8081"`` → ``("127.0.0.1", 8081)``; ``[::1]:8081`` for IPv6."""
-    host, _, port_text = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"cannot read {text!r}; expected HOST:PORT, e.g. 127.0.0.1:8081")
-    return host, int(port_text)
+    return parse_host_port(text)
 
 
 @click.group()
@@ -88,15 +84,26 @@ def serve(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
-    def ready(bound_host: str, bound_port: int) -> None:
+    runners: list[Any] = []
+
+    async def start() -> None:
+        runner, bound_host, bound_port = await start_origin(config)
+        runners.append(runner)
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         click.echo(
             f"origin on http://{shown}:{bound_port}/ ({config.body_size} bytes per object; "
-            f"/_edgesim/stats, /healthz); Ctrl-C stops",
-            err=False,
+            f"/_edgesim/stats, /healthz); Ctrl-C stops"
         )
 
+    async def stop() -> None:
+        for runner in runners:
+            await runner.cleanup()
+
     try:
-        serve_origin(config, on_ready=ready)
+        run_servers(start, stop)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+
+
+if __name__ == "__main__":  # python -m edgesim.cli.origin [serve options]
+    serve(prog_name="python -m edgesim.cli.origin")

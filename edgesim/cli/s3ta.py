@@ -1,6 +1,6 @@
 """``edgesim s3ta``: S3 Transfer Acceleration, direct vs accelerated, per client metro.
 
-The lead registers the group on the main CLI (``main.add_command(s3ta)``); the model is
+Listed in :data:`edgesim.cli.COMMANDS`; the model is
 :mod:`edgesim.s3ta` and ``docs/s3-transfer-acceleration.md``.
 """
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from edgesim.cli.common import friendly
 from edgesim.errors import InputError, Problem
 
 REPRESENTATIVE_METROS = (
@@ -30,12 +31,6 @@ REPRESENTATIVE_METROS = (
 """Default ``--metros``: two or three per continent (those the world has)."""
 
 ACCESS_CHOICES = ("fibre", "cable", "dsl", "4g", "5g")
-
-
-def _friendly(func: Any) -> Any:
-    from edgesim.cli import friendly  # lazily: edgesim.cli registers this group
-
-    return friendly(func)
 
 
 @click.group()
@@ -113,7 +108,7 @@ def _check(size: int, part: int, parallel: int, margin: float) -> list[Problem]:
     help="acceleration must save at least this share of the direct time, else bypassed",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the comparison as JSON")
-@_friendly
+@friendly
 def compare_cmd(
     bucket_region: str,
     size: str,
@@ -214,7 +209,7 @@ def compare_cmd(
 def _print_table(head: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    from edgesim.cli import _console
+    from edgesim.cli.common import console as _console
 
     size_mb = head["size_bytes"] / 1e6
     parts = max(1, -(-head["size_bytes"] // head["part_size_bytes"]))

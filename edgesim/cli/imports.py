@@ -2,8 +2,8 @@
 
 ``edgesim import cloudformation TEMPLATE -o scenario.yaml`` reads a CloudFormation template
 (YAML with short-form intrinsics, or JSON), converts the resources edgesim models and lists
-what it skipped and why (docs/cloudformation.md). The lead registers the group on the main CLI
-(``main.add_command(import_)``).
+what it skipped and why (docs/cloudformation.md). The group is listed in
+:data:`edgesim.cli.COMMANDS`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from typing import Any
 
 import click
 
+from edgesim.cli.common import friendly
 from edgesim.errors import InputError, Problem
-
-
-def _friendly(func: Any) -> Any:
-    from edgesim.cli import friendly  # lazily: edgesim.cli registers this group
-
-    return friendly(func)
 
 
 def parse_parameters(values: tuple[str, ...]) -> dict[str, str]:
@@ -75,7 +70,7 @@ def import_() -> None:
     show_default=True,
     help="load the result on its world before writing it",
 )
-@_friendly
+@friendly
 def cloudformation(
     template: Path,
     output: Path,
@@ -121,7 +116,7 @@ def cloudformation(
     show_default=True,
     help="load the result on its world before writing it",
 )
-@_friendly
+@friendly
 def terraform(document: Path, output: Path, region: str, world: str, check: bool) -> None:
     """Convert Terraform JSON (DOCUMENT) into a scenario file (-o).
 

@@ -1,23 +1,20 @@
 """``edgesim serve SCENARIO``: the whole live stack in one process (docs/live-stack.md).
 
-A click command, registered on the main CLI with ``main.add_command(serve)``; also runs alone
-as ``python -m edgesim.live.cli_serve SCENARIO``.
+Listed in :data:`edgesim.cli.COMMANDS`; also runs alone as
+``python -m edgesim.cli.serve SCENARIO``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import signal
-import sys
 import time
 from pathlib import Path
 
 import click
 
+from edgesim.cli.common import TOKEN_ENV, fail, host_port, run_servers
 from edgesim.errors import InputError
-from edgesim.live.cliutil import fail, host_port
 from edgesim.live.stack import COMPONENTS, Stack, StackConfig, StackError
 
 STOP_TIMEOUT_S = 1.5
@@ -108,7 +105,7 @@ def serve(
         edge_port=edge_port,
         control_host=chost,
         control_port=cport,
-        token=token or os.environ.get("EDGESIM_TOKEN") or None,
+        token=token or os.environ.get(TOKEN_ENV) or None,
         speed=speed,
         delay=not no_delay,
         http_proxy=proxy,
@@ -152,41 +149,27 @@ def _loopback(host: str) -> bool:
 
 
 def _run(stack: Stack, t0: float) -> None:
-    """Start, print, wait for SIGINT/SIGTERM and stop, all inside one running loop: uvloop
-    only notices signals while its loop runs, so a signal sent right after the table is
-    printed must not fall between two ``run_until_complete`` calls."""
-    from edgesim.sim.clock import new_event_loop
-
-    loop = new_event_loop()
-    asyncio.set_event_loop(loop)
+    """Start, print the table, wait for SIGINT/SIGTERM, stop (at most STOP_TIMEOUT_S)."""
     failure: list[str] = []
+    started: list[bool] = []
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
+    async def start() -> None:
         try:
             await stack.start()
         except StackError as exc:
             failure.append(str(exc))
-            return
-        try:
-            for line in describe(stack, time.perf_counter() - t0):
-                click.echo(line)
-            sys.stdout.flush()
-            await stop.wait()
-            click.echo("stopping…")
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(stack.stop(), STOP_TIMEOUT_S)
+            raise
+        started.append(True)
+        for line in describe(stack, time.perf_counter() - t0):
+            click.echo(line)
 
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            loop.run_until_complete(main())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    async def stop() -> None:
+        if started:
+            click.echo("stopping…")
+            await stack.stop()
+
+    with contextlib.suppress(StackError):
+        run_servers(start, stop, stop_timeout_s=STOP_TIMEOUT_S)
     if failure:
         fail(failure[0])
 
@@ -249,5 +232,5 @@ def describe(stack: Stack, ready_s: float | None = None) -> list[str]:
     return lines
 
 
-if __name__ == "__main__":  # python -m edgesim.live.cli_serve SCENARIO
-    serve(prog_name="python -m edgesim.live.cli_serve")
+if __name__ == "__main__":  # python -m edgesim.cli.serve SCENARIO
+    serve(prog_name="python -m edgesim.cli.serve")

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context
 
-from edgesim.sim.html import _RC, CSS, _figure, _png
+from edgesim.report.page import CSS, RC, figure, png
 
 MAX_BARS = 60
 
@@ -93,7 +93,7 @@ def _bars(doc: dict[str, Any]) -> str:
     ci = _has_ci(doc)
     labels = [_wrapped(f"{r['index']}: {variant_label(doc, r)}") for r in rows]
     lines = sum(lb.count("\n") + 1 for lb in labels)
-    fig = _figure(9.5, 1.2 + 0.28 * max(len(rows), lines * 0.75))
+    fig = figure(9.5, 1.2 + 0.28 * max(len(rows), lines * 0.75))
     ax = fig.add_subplot()
     y = list(range(len(rows)))
     for off, key, colour in ((-0.2, "p95", "#3d8fd1"), (0.2, "pop_p95", "#f0a43a")):
@@ -110,7 +110,7 @@ def _bars(doc: dict[str, Any]) -> str:
     ax.set_yticks(y, labels)
     ax.set_xlabel("ms (mean ± 95 % CI across replications)" if ci else "ms (one run per variant)")
     ax.legend(loc="lower right")
-    return _png(fig, "p95 by variant") + note
+    return png(fig, "p95 by variant") + note
 
 
 def _pareto(doc: dict[str, Any]) -> str:
@@ -118,7 +118,7 @@ def _pareto(doc: dict[str, Any]) -> str:
     if not rows:
         return ""
     front = set(doc["pareto"])
-    fig = _figure(7.5, 4.2)
+    fig = figure(7.5, 4.2)
     ax = fig.add_subplot()
     xs = [r["sites"] for r in rows]
     ys = [_m(r, "pop_p95")[0] for r in rows]
@@ -132,7 +132,7 @@ def _pareto(doc: dict[str, Any]) -> str:
     ax.set_xlabel("endpoint sites")
     ax.set_ylabel("population-weighted p95 (ms)")
     ax.legend()
-    return _png(fig, "Pareto front: latency vs number of sites")
+    return png(fig, "Pareto front: latency vs number of sites")
 
 
 def _numeric_axis(doc: dict[str, Any]) -> str:
@@ -143,7 +143,7 @@ def _numeric_axis(doc: dict[str, Any]) -> str:
     vals = [r["overrides"].get(keys[0]) for r in rows]
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals)
     ci = _has_ci(doc)
-    fig = _figure(7.5, 3.8)
+    fig = figure(7.5, 3.8)
     ax = fig.add_subplot()
     if numeric:
         pts = sorted(zip(vals, rows, strict=True), key=lambda p: p[0])
@@ -167,7 +167,7 @@ def _numeric_axis(doc: dict[str, Any]) -> str:
     ax.set_xlabel(keys[0])
     ax.set_ylabel("ms")
     ax.legend()
-    return _png(fig, f"latency by {keys[0]}")
+    return png(fig, f"latency by {keys[0]}")
 
 
 def _num(x: Any, nd: int = 1) -> str:
@@ -246,14 +246,21 @@ def _table(doc: dict[str, Any]) -> str:
 
 def render_sweep_html(doc: dict[str, Any]) -> str:
     """Deterministic for the same sweep document."""
-    with rc_context(_RC):
+    with rc_context(RC):
         plots = _bars(doc) + _numeric_axis(doc) + _pareto(doc)
     failed = [r for r in doc["variants"] if r["status"] != "ok"]
-    banner = (
-        f"<div class='banner bad'>{len(failed)} of {len(doc['variants'])} variants failed</div>"
-        if failed
-        else f"<div class='banner ok'>{len(doc['variants'])} variants, all ran</div>"
-    )
+    cut = [r for r in doc["variants"] if r["status"] == "incomplete"]
+    if not doc.get("complete", True):
+        banner = (
+            f"<div class='banner bad'>INCOMPLETE: interrupted; {len(cut)} of "
+            f"{len(doc['variants'])} variants did not finish</div>"
+        )
+    elif failed:
+        banner = (
+            f"<div class='banner bad'>{len(failed)} of {len(doc['variants'])} variants failed</div>"
+        )
+    else:
+        banner = f"<div class='banner ok'>{len(doc['variants'])} variants, all ran</div>"
     title = f"edgesim sweep — {doc.get('scenario', '')}"
     reps = (
         f"{doc['replications']} replications per variant (seeds seed … seed+N−1); mean ± 95 % "

@@ -68,3 +68,31 @@ def test_state_is_read_at_scrape_time() -> None:
     assert s[("edgesim_health_check_healthy", (("check", "hc-use1"), ("forced", "true")))] == 0
     assert s[("edgesim_target_up", (("target", "endpoint:api-use1"),))] == 0
     assert s[("edgesim_node_down", (("node", "region:us-east-1"),))] == 1
+
+
+def test_grafana_dashboard_queries_only_exposed_metrics() -> None:
+    """docs/grafana/edgesim-live.json: valid JSON whose PromQL names metrics /metrics has."""
+    import json
+    import re
+    from pathlib import Path
+
+    dash = json.loads(
+        (Path(__file__).resolve().parent.parent / "docs/grafana/edgesim-live.json").read_text()
+    )
+    state = {
+        "now_s": 1.0,
+        "targets": {"t": True},
+        "down": ["region:x"],
+        "health_checks": {"h": {"healthy": True}},
+    }
+    m = PromMetrics(["g"], state=lambda: state)
+    m.observe_http(0, "edge", 200, 1.0)
+    m.observe_dns(0, "a", "b")
+    m.observe_edge("P", "Hit")
+    exposed = {name for name, _ in _samples(m)}
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert exprs
+    for expr in exprs:
+        names = set(re.findall(r"\bedgesim_[a-z_]+\b", expr))
+        assert names, expr
+        assert names <= exposed, (expr, names - exposed)

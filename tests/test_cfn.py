@@ -317,14 +317,14 @@ def test_route53_policies_health_checks_and_lambda() -> None:
     }
     assert checks["check-b"]["target"] == "endpoint:fn-b"
     assert "regions" not in checks["check-b"]
-    assert checks["both"]["children"] == ["check-a", "check-b"]
+    # a check on a host outside the template checks a placeholder endpoint standing for it
+    assert checks["both"]["children"] == ["check-a", "check-b", "gone"]
+    assert checks["gone"]["target"] == "endpoint:elsewhere-example-net"
     assert scn["route53"]["cidr_collections"] == [
         {"name": "offices", "locations": {"hq": ["203.0.113.0/24"]}}
     ]
     skipped = {s.where: s.reason for s in result.skipped}
-    assert skipped["Resources.Gone"] == (
-        "its target 'elsewhere.example.net' is not an endpoint of the template"
-    )
+    assert "Resources.Gone" not in skipped
     assert (
         skipped["Resources.Alarmed"] == "health checks of type CLOUDWATCH_METRIC are not modelled"
     )
@@ -618,3 +618,82 @@ def test_the_imported_shop_runs(shop_run: Results) -> None:
     lam = r.report["services"]["endpoints"]["api-function-use1"]["compute"]
     assert lam["memory_mb"] == 1024
     assert lam["cold_starts"] > 0
+
+
+OUTSIDE = """
+Resources:
+  Zone:
+    Type: AWS::Route53::HostedZone
+    Properties: {Name: example.com}
+  Primary:
+    Type: AWS::Route53::RecordSet
+    Properties:
+      HostedZoneId: !Ref Zone
+      Name: api.example.com
+      Type: CNAME
+      TTL: 60
+      SetIdentifier: primary
+      Failover: PRIMARY
+      HealthCheckId: !Ref Check
+      ResourceRecords: [api.partner.example.org]
+  Secondary:
+    Type: AWS::Route53::RecordSet
+    Properties:
+      HostedZoneId: !Ref Zone
+      Name: api.example.com
+      Type: CNAME
+      TTL: 60
+      SetIdentifier: secondary
+      Failover: SECONDARY
+      ResourceRecords: [api-dr.partner.example.org]
+  Check:
+    Type: AWS::Route53::HealthCheck
+    Properties:
+      HealthCheckConfig:
+        Type: HTTPS
+        FullyQualifiedDomainName: api.partner.example.org
+        RequestInterval: 10
+        FailureThreshold: 2
+  Acc:
+    Type: AWS::GlobalAccelerator::Accelerator
+    Properties: {Name: acc}
+  Lis:
+    Type: AWS::GlobalAccelerator::Listener
+    Properties:
+      AcceleratorArn: !Ref Acc
+      Protocol: TCP
+      PortRanges: [{FromPort: 443, ToPort: 443}]
+  Grp:
+    Type: AWS::GlobalAccelerator::EndpointGroup
+    Properties:
+      ListenerArn: !Ref Lis
+      EndpointGroupRegion: eu-west-1
+      EndpointConfigurations:
+        - EndpointId: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/checkout/50dc6c495c0c9188
+          Weight: 50
+        - EndpointId: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/pay/7f2c
+          Weight: 10
+"""
+
+
+def test_outside_resources_become_placeholder_endpoints() -> None:
+    """An endpoint given by ARN (a load balancer of another stack) or a health check on an
+    outside host keeps what the template says about it (weight, interval, threshold)."""
+    result = import_template("t.yaml", text=OUTSIDE, check=True)
+    scn = result.scenario
+    eps = {e["name"]: e for e in scn["endpoints"]}
+    assert eps["checkout"]["site"] == "region:eu-west-1"  # the ARN's Region
+    ((acc,),) = [scn["accelerators"]]
+    (group,) = acc["listeners"][0]["endpoint_groups"]
+    assert eps["pay"]["site"] == "region:eu-west-1"
+    assert group["endpoints"] == [
+        {"endpoint": "endpoint:checkout", "weight": 50},
+        {"endpoint": "endpoint:pay", "weight": 10},
+    ]
+    (check,) = scn["route53"]["health_checks"]
+    assert (check["interval"], check["failure_threshold"]) == ("10s", 2)
+    assert check["target"] == f"endpoint:{next(n for n in eps if n.startswith('api-partner'))}"
+    skipped = " ".join(s.render() for s in result.skipped)
+    for word in ("Weight", "RequestInterval", "FailureThreshold", "EndpointId"):
+        assert word not in skipped
+    assert sum("placeholder endpoint" in n for n in result.notes) == 3

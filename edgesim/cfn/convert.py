@@ -267,6 +267,8 @@ class Converter:
         """(zone, record, health check logical ID, where) of every converted record."""
         self.checks: dict[str, dict[str, Any]] = {}
         self.collections: dict[str, dict[str, Any]] = {}
+        self.placeholders: dict[str, str] = {}
+        """Outside value (ARN, address, host) → the placeholder endpoint standing for it."""
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def skip(self, where: str, reason: str) -> None:
@@ -454,6 +456,27 @@ class Converter:
         self.endpoints[name] = {"name": name, "site": f"region:{region}", **spec}
         self.endpoint_of[res.logical_id] = name
         self.done.add(res.logical_id)
+        return name
+
+    def placeholder(self, value: str, region: str, where: str) -> str:
+        """An endpoint standing for something the template names but does not define (an ARN
+        of a load balancer in another stack, an IP address, an outside host name), in the
+        Region its ARN or host name gives (else ``region``): one per distinct value."""
+        value = value.strip()
+        if value in self.placeholders:
+            return self.placeholders[value]
+        region = region_in(value) or region or self.t.region
+        name = self.unique(kebab(_placeholder_name(value)))
+        self.endpoints[name] = {
+            "name": name,
+            "site": f"region:{region}",
+            "service_time": "lognormal(median=20ms, sigma=0.5)",
+        }
+        self.placeholders[value] = name
+        self.note(
+            f"{where}: '{value}' is not in the template: a placeholder endpoint '{name}' in "
+            f"{region} (16 servers, 20 ms) stands for it — edit me"
+        )
         return name
 
     def endpoint_for(self, res: Resource | None) -> str | None:
@@ -1029,7 +1052,10 @@ class Converter:
                 group["health_check"] = hc
             eps = []
             for ep in p.subs("EndpointConfigurations"):
-                target = self.endpoint_for(self.owner(ep.get("EndpointId")))
+                eid = ep.get("EndpointId")
+                target = self.endpoint_for(self.owner(eid))
+                if target is None and isinstance(eid, str) and eid.strip():
+                    target = self.placeholder(eid, region, f"Resources.{res.logical_id}")
                 if target is None:
                     self.skip(ep.path("EndpointId"), "not a resource of the template")
                     continue
@@ -1320,8 +1346,11 @@ class Converter:
             target = self._check_target(cfg)
             if target is None:
                 addr = cfg.data.get("FullyQualifiedDomainName") or cfg.data.get("IPAddress")
-                self.skip(where, f"its target '{addr}' is not an endpoint of the template")
-                return
+                if not isinstance(addr, str) or not addr.strip():
+                    self.skip(where, "it names no target (FullyQualifiedDomainName or IPAddress)")
+                    return
+                region = region_in(addr) or self.t.region
+                target = "endpoint:" + self.placeholder(addr, region, where)
             check["target"] = target
         interval = _seconds(cfg.get("RequestInterval"))
         if interval is not None:
@@ -1544,6 +1573,11 @@ class Converter:
         for z in self.zones.values():
             if not z["records"]:
                 self.note(f"hosted zone {z['name']} has no records that could be converted")
+        if self.checks and not zones:
+            self.note(
+                f"{len(self.checks)} health check(s) not written: a scenario's health checks "
+                "belong to its Route 53 section, which needs a hosted zone with records"
+            )
         if zones:
             r53: dict[str, Any] = {"zones": zones}
             if self.checks:
@@ -1552,6 +1586,18 @@ class Converter:
                 r53["cidr_collections"] = list(self.collections.values())
             scn["route53"] = r53
         return scn
+
+
+def _placeholder_name(value: str) -> str:
+    """A readable name for an outside resource: ``…:loadbalancer/app/checkout/50dc…`` →
+    ``checkout``; ``api.example.org`` → ``api-example-org``; ``i-0abc`` → ``i-0abc``."""
+    if value.startswith("arn:"):
+        resource = value.split(":", 5)[-1]
+        parts = [p for p in re.split(r"[/:]", resource) if p]
+        if len(parts) >= 3 and parts[0] == "loadbalancer":
+            return parts[2]  # loadbalancer/app|net/NAME/id
+        return parts[-1] if len(parts) == 1 else parts[1]
+    return value.replace(".", "-")
 
 
 def _logical(where: str) -> str:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "s3ta": "edgesim.cli.s3ta:s3ta",
     "schema": "edgesim.cli.schema:schema",
     "serve": "edgesim.cli.serve:serve",
+    "sign": "edgesim.cli.sign:sign",
     "sweep": "edgesim.cli.sweep:sweep",
     "topo": "edgesim.cli.topo:topo",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgesim.scenario.loader import load_scenario_text, prepare
-from edgesim.services.cloudfront import CachePolicySpec, ttl_seconds
+from edgesim.services.cloudfront.sim import CachePolicySpec, ttl_seconds
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results, UnknownNameError
 

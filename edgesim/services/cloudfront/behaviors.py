@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from edgesim.cdn.key import OriginRequestPolicy
-from edgesim.cdn.ttl import CachePolicy
+from edgesim.services.cloudfront.key import OriginRequestPolicy
+from edgesim.services.cloudfront.ttl import CachePolicy
 
 __all__ = [
     "ALL_METHODS",

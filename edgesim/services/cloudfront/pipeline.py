@@ -8,9 +8,10 @@ regional edge cache, then Origin Shield, as the caller passes them) and returns 
   :class:`Fetch` — or a refusal), or
 * :class:`Fetch`: the caller must send :attr:`Fetch.origin_request` to the origin (doing
   failover, timeouts and request collapsing on :attr:`Fetch.collapse_key` itself) and
-  then call :meth:`EdgePipeline.complete` with the :class:`~edgesim.cdn.message.OriginResponse`
-  or :class:`~edgesim.cdn.message.OriginFailure`, which stores the object in every tier
-  the request passed through and returns the viewer's :class:`EdgeResponse`.
+  then call :meth:`EdgePipeline.complete` with the
+  :class:`~edgesim.services.cloudfront.message.OriginResponse` or
+  :class:`~edgesim.services.cloudfront.message.OriginFailure`, which stores the object in every
+  tier the request passed through and returns the viewer's :class:`EdgeResponse`.
 
 :meth:`EdgePipeline.handle` runs both steps with a synchronous origin callable (the
 simulator and the tests).
@@ -40,10 +41,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from edgesim.cdn.behaviors import BehaviorTable, CacheBehavior
-from edgesim.cdn.collapse import collapsing_enabled, response_collapsible
-from edgesim.cdn.key import CacheKey, OriginRequest, build_cache_key, forwarded_request
-from edgesim.cdn.message import (
+from edgesim.services.cloudfront.behaviors import BehaviorTable, CacheBehavior
+from edgesim.services.cloudfront.collapse import collapsing_enabled, response_collapsible
+from edgesim.services.cloudfront.key import (
+    CacheKey,
+    OriginRequest,
+    build_cache_key,
+    forwarded_request,
+)
+from edgesim.services.cloudfront.message import (
     Headers,
     OriginFailure,
     OriginOutcome,
@@ -52,14 +58,14 @@ from edgesim.cdn.message import (
     format_http_date,
     parse_http_date,
 )
-from edgesim.cdn.ranges import (
+from edgesim.services.cloudfront.ranges import (
     MAX_CACHEABLE_OBJECT_BYTES,
     evaluate_range,
     multipart_body,
     slice_body,
 )
-from edgesim.cdn.store import CachedObject, Freshness, HttpStore
-from edgesim.cdn.ttl import (
+from edgesim.services.cloudfront.store import CachedObject, Freshness, HttpStore
+from edgesim.services.cloudfront.ttl import (
     CACHEABLE_METHODS,
     DEFAULT_ERROR_CACHING_MIN_TTL_S,
     decide_ttl,

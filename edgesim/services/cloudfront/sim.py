@@ -23,12 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgesim.cache.compact import MAX_OBJECT_BYTES, CompactLRUCache
 from edgesim.cache.compact import make_fast_cache as make_cache
-from edgesim.cdn import behaviors as cdn_behaviors
-from edgesim.cdn import key as cdn_key
-from edgesim.cdn import pipeline as cdn_pipeline
-from edgesim.cdn import ttl as cdn_ttl
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
+from edgesim.services.cloudfront import behaviors as cdn_behaviors
+from edgesim.services.cloudfront import key as cdn_key
+from edgesim.services.cloudfront import pipeline as cdn_pipeline
+from edgesim.services.cloudfront import ttl as cdn_ttl
 from edgesim.services.endpoints import EndpointSpec, EndpointTarget
 from edgesim.sim.batch import Batch, Flow, Outcome
 from edgesim.sim.context import SimContext
@@ -242,7 +242,7 @@ def policy_spec(p: CachePolicySpec | None, default: CachePolicySpec) -> CachePol
 
 
 def cdn_policy(p: CachePolicySpec, name: str = "custom") -> cdn_ttl.CachePolicy:
-    """The I/O-free :class:`edgesim.cdn.ttl.CachePolicy` for a scenario cache policy."""
+    """The I/O-free :class:`~edgesim.services.cloudfront.ttl.CachePolicy` of a scenario policy."""
     return cdn_ttl.CachePolicy(
         name=name,
         min_ttl_s=p.min_ttl / 1e9,

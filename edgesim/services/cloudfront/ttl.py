@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from edgesim.cdn.message import HeaderInput, Headers, parse_http_date
+from edgesim.services.cloudfront.message import HeaderInput, Headers, parse_http_date
 
 __all__ = [
     "ALWAYS_CACHED_ERRORS",

@@ -140,9 +140,11 @@ def test_upper_tier_hit_fills_lower_tiers() -> None:
     assert (r.result, r.served_by, r.headers.get("age")) == ("Miss", "regional", "5")
     assert len(o.calls) == 1
     r2 = p.handle(get(), [edge, rec], T0 + 7, o)
-    assert (r2.result, r2.headers.get("age")) == ("Hit", "7")  # the edge copy kept its age
-    # the edge copy expires with the regional one (TTL 60 from the origin fetch)
-    assert p.handle(get(), [edge, rec], T0 + 61, Origin(ok())).result != "Hit"
+    # edgesim's choice (docs/cloudfront-http.md): a copy from an upper tier starts its own Age
+    assert (r2.result, r2.headers.get("age")) == ("Hit", "2")
+    # ... and a full lifetime (TTL 60) from the moment the edge stored it (T0 + 5)
+    assert p.handle(get(), [edge, rec], T0 + 64, Origin(ok())).result == "Hit"
+    assert p.handle(get(), [edge, rec], T0 + 66, Origin(ok())).result != "Hit"
 
 
 def test_each_tier_stores_on_the_way_back() -> None:

@@ -69,8 +69,7 @@ from edgesim.services.cloudfront.ttl import (
     CACHEABLE_METHODS,
     DEFAULT_ERROR_CACHING_MIN_TTL_S,
     decide_ttl,
-    delta_seconds,
-    parse_cache_control,
+    error_ttl_s,
 )
 
 __all__ = [
@@ -85,6 +84,7 @@ __all__ = [
     "Respond",
     "ResultType",
     "cloudfront_headers",
+    "log_result",
     "via_host",
 ]
 
@@ -118,6 +118,16 @@ class Distribution:
     behaviors: BehaviorTable = field(default_factory=BehaviorTable)
     error_caching_min_ttl_s: float = DEFAULT_ERROR_CACHING_MIN_TTL_S
     max_cacheable_bytes: int = MAX_CACHEABLE_OBJECT_BYTES
+    error_caching_min_ttl_by_status: tuple[tuple[int, float], ...] = ()
+    """Custom error responses: (status, Error Caching Minimum TTL) pairs overriding the
+    default for those statuses."""
+
+    def error_caching_min_ttl(self, status: int) -> float:
+        """The Error Caching Minimum TTL of ``status`` (seconds)."""
+        for code, ttl in self.error_caching_min_ttl_by_status:
+            if code == status:
+                return ttl
+        return self.error_caching_min_ttl_s
 
 
 def via_host(pop: str, seed: int = 0) -> str:
@@ -193,6 +203,14 @@ class EdgeResponse:
         return X_CACHE[self.result]
 
 
+def log_result(resp: EdgeResponse) -> str:
+    """The access-log result type: ``OriginShieldHit`` for an answer Origin Shield held,
+    else the ``X-Cache`` result type."""
+    if resp.served_by == "shield" and resp.result in ("Miss", "RefreshHit"):
+        return "OriginShieldHit"
+    return resp.result
+
+
 @dataclass(frozen=True)
 class Fetch:
     """An origin fetch the caller must perform, then hand to :meth:`EdgePipeline.complete`."""
@@ -257,6 +275,8 @@ class EdgePipeline:
             state, obj = store.lookup(key, now_s)
             if obj is None or (obj.head_only and method != "HEAD"):
                 continue
+            if obj.is_error and state is not Freshness.FRESH:
+                continue  # an expired error is never served again (nor used as a copy)
             if state is Freshness.STALE:
                 stale.append(obj)
                 if i == 0:
@@ -264,12 +284,12 @@ class EdgePipeline:
                 continue
             # FRESH, STALE_WHILE_REVALIDATE or ERROR_HOLD: answer from this copy.
             lower = tuple(tiers[:i])
-            copy = self._copy(obj, now_s)
+            copy = self._copy(obj, now_s, state)
             for t in lower:
                 t.put(copy, now_s)
             if i == 0:
                 result: ResultType = "Hit"
-            elif edge_copy is not None and _same_version(edge_copy, obj):
+            elif edge_copy is not None and not obj.is_error and _same_version(edge_copy, obj):
                 result = "RefreshHit"
             else:
                 result = "Miss"
@@ -314,7 +334,6 @@ class EdgePipeline:
         """Turn the origin's outcome into the viewer's answer, storing what is cacheable."""
         rid = fetch.request_id
         req = fetch.request
-        dist = self.distribution
         if fetch.key is None:
             if isinstance(outcome, OriginFailure):
                 return self._failure_response(outcome, rid, now_s)
@@ -325,16 +344,16 @@ class EdgePipeline:
         if failed:
             usable = [o for o in fetch.stale if o.stale_if_error_ok(now_s)]
             if usable:
-                best = max(usable, key=lambda o: o.stored_at_s)
-                err_ttl = dist.error_caching_min_ttl_s
-                if isinstance(outcome, OriginResponse):
-                    x = _explicit_age(outcome.headers)
-                    err_ttl = max(err_ttl, float(x or 0))
-                held = replace(best, error_hold_until_s=now_s + err_ttl)
+                # edgesim's choice: the usable stale copy nearest the viewer (tiers are
+                # listed edge first), held for the error's caching time (spec §1.6)
+                best = usable[0]
+                served = next(t.name for t in fetch.tiers if t.peek(best.key) is best)
+                hold = self.hold_s(fetch.behavior, outcome, now_s)
+                held = replace(best, error_hold_until_s=now_s + hold)
                 for t in fetch.tiers:
                     t.put(held, now_s)
                 result: ResultType = "Hit" if fetch.edge_copy is best else "Miss"
-                return self._from_object(req, best, result, "edge", rid, now_s, stale=True)
+                return self._from_object(req, best, result, served, rid, now_s, stale=True)
             if isinstance(outcome, OriginFailure):
                 status = 504 if outcome.kind == "timeout" else 502
                 synth = OriginResponse(
@@ -354,6 +373,22 @@ class EdgePipeline:
             return self._refresh(fetch, fetch.validator, outcome, now_s)
         return self._store_and_answer(fetch, outcome, now_s, served_by="origin")
 
+    def hold_s(self, beh: CacheBehavior, outcome: OriginOutcome, now_s: float) -> float:
+        """How long a stale copy answers instead of a failed origin: the time the error
+        would have been cached (an origin that did not answer sent no headers)."""
+        if isinstance(outcome, OriginFailure):
+            status, headers = (504 if outcome.kind == "timeout" else 502), None
+        else:
+            status, headers = outcome.status, outcome.headers
+        ttl = error_ttl_s(
+            beh.cache_policy,
+            status,
+            headers,
+            now_s,
+            self.distribution.error_caching_min_ttl(status),
+        )
+        return ttl or 0.0
+
     def _store_and_answer(
         self, fetch: Fetch, resp: OriginResponse, now_s: float, *, served_by: str
     ) -> EdgeResponse:
@@ -369,7 +404,7 @@ class EdgePipeline:
             now_s,
             method=method,
             cache_options=beh.cache_options,
-            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl_s,
+            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl(resp.status),
         )
         store_it = (
             decision.cacheable
@@ -434,7 +469,7 @@ class EdgePipeline:
             now_s,
             method="HEAD" if old.head_only else "GET",
             cache_options=beh.cache_options,
-            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl_s,
+            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl(old.status),
         )
         new = replace(
             old,
@@ -457,8 +492,14 @@ class EdgePipeline:
 
     # -- answers --------------------------------------------------------------------
     @staticmethod
-    def _copy(obj: CachedObject, now_s: float) -> CachedObject:
-        return replace(obj, stored_at_s=now_s, initial_age_s=obj.age_s(now_s), extra={})
+    def _copy(obj: CachedObject, now_s: float, state: Freshness) -> CachedObject:
+        """The copy a lower tier stores of an upper tier's answer. edgesim's choice (AWS
+        documents nothing here): a fresh object starts a full lifetime in the lower tier
+        (each tier counts its own ``Age``); a stored error or a stale copy held after an
+        origin failure keeps its expiry."""
+        if state is Freshness.FRESH and not obj.is_error:
+            return replace(obj, stored_at_s=now_s, initial_age_s=0.0, extra={})
+        return replace(obj, extra={})
 
     def _from_object(
         self,
@@ -612,12 +653,6 @@ def _error_body(status: int) -> bytes:
         "<p>The request could not be satisfied.</p><p>Generated by cloudfront (CloudFront)"
         "</p></body></html>"
     ).encode()
-
-
-def _explicit_age(headers: Headers) -> int | None:
-    cc = parse_cache_control(headers.get("cache-control"))
-    x = delta_seconds(cc, "s-maxage")
-    return x if x is not None else delta_seconds(cc, "max-age")
 
 
 def _has_validators(headers: Headers) -> bool:

@@ -68,6 +68,7 @@ from edgesim.services.cloudfront.store import CachedObject, Freshness, HttpStore
 from edgesim.services.cloudfront.ttl import (
     CACHEABLE_METHODS,
     DEFAULT_ERROR_CACHING_MIN_TTL_S,
+    CacheDecision,
     decide_ttl,
     error_ttl_s,
 )
@@ -83,8 +84,10 @@ __all__ = [
     "RequestIdGenerator",
     "Respond",
     "ResultType",
+    "answer_status",
     "cloudfront_headers",
     "log_result",
+    "stores",
     "via_host",
 ]
 
@@ -196,11 +199,45 @@ class EdgeResponse:
     """The origin's response was stored in the tiers."""
     shareable: bool = False
     """Collapsed followers may be answered from the cache now (spec §1.5)."""
+    ttl_s: float = 0.0
+    """Freshness lifetime of the stored object that answered, or that the answer was
+    stored with (0 when nothing was stored)."""
 
     @property
     def x_cache(self) -> str:
         """The ``X-Cache`` value."""
         return X_CACHE[self.result]
+
+
+def stores(
+    decision: CacheDecision, status: int, body_size: int, headers: Headers, max_bytes: int
+) -> bool:
+    """Whether an origin answer is stored: cacheable by the TTL decision, not a partial or
+    304 answer, not too large, and either fresh for a while or revalidatable."""
+    return (
+        decision.cacheable
+        and status not in (206, 304)
+        and body_size <= max_bytes
+        and (decision.ttl_s > 0 or _has_validators(headers))
+    )
+
+
+def answer_status(request: Request, headers: Headers, size: int) -> int:
+    """The status a viewer gets for a stored or fetched 200 object of ``size`` bytes: 304
+    when its conditional request is satisfied (RFC 9110 §13), 206 or 416 for a range
+    request (spec §1.9), else 200."""
+    if request.method in ("GET", "HEAD") and _not_modified(request, headers):
+        return 304
+    if request.method == "GET" and "range" in request.headers:
+        d = evaluate_range(
+            request.headers.get("range"),
+            size,
+            if_range=request.headers.get("if-range"),
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+        )
+        return 200 if d.kind == "full" else 416 if d.kind == "unsatisfiable" else 206
+    return 200
 
 
 def log_result(resp: EdgeResponse) -> str:
@@ -406,11 +443,12 @@ class EdgePipeline:
             cache_options=beh.cache_options,
             error_caching_min_ttl_s=self.distribution.error_caching_min_ttl(resp.status),
         )
-        store_it = (
-            decision.cacheable
-            and resp.status not in (206, 304)
-            and resp.body_size <= self.distribution.max_cacheable_bytes
-            and (decision.ttl_s > 0 or _has_validators(resp.headers))
+        store_it = stores(
+            decision,
+            resp.status,
+            resp.body_size,
+            resp.headers,
+            self.distribution.max_cacheable_bytes,
         )
         stored = False
         if store_it:
@@ -450,9 +488,16 @@ class EdgePipeline:
                 now_s,
                 stored=stored,
                 shareable=shareable,
+                ttl_s=decision.ttl_s if stored else 0.0,
             )
         return self._passthrough(
-            fetch.request, resp, fetch.request_id, stored=stored, shareable=shareable, now_s=now_s
+            fetch.request,
+            resp,
+            fetch.request_id,
+            stored=stored,
+            shareable=shareable,
+            now_s=now_s,
+            ttl_s=decision.ttl_s if stored else 0.0,
         )
 
     def _refresh(
@@ -526,6 +571,7 @@ class EdgePipeline:
             stale=stale,
             stored=True,
             shareable=True,
+            ttl_s=obj.ttl_s,
         )
 
     def _passthrough(
@@ -537,6 +583,7 @@ class EdgePipeline:
         stored: bool,
         shareable: bool,
         now_s: float,
+        ttl_s: float = 0.0,
     ) -> EdgeResponse:
         return self._finish(
             request,
@@ -550,6 +597,7 @@ class EdgePipeline:
             now_s,
             stored=stored,
             shareable=shareable,
+            ttl_s=ttl_s,
         )
 
     def _failure_response(self, failure: OriginFailure, rid: str, now_s: float) -> EdgeResponse:
@@ -584,20 +632,24 @@ class EdgePipeline:
         stale: bool = False,
         stored: bool = False,
         shareable: bool = False,
+        ttl_s: float = 0.0,
     ) -> EdgeResponse:
-        if status >= 400:
-            result = "Error"
         method = request.method
-        if status == 200 and method in ("GET", "HEAD") and _not_modified(request, headers):
+        viewer = answer_status(request, headers, size) if status == 200 else status
+        if viewer == 304:
             status = 304
             headers = Headers([(k, v) for k, v in headers if k.lower() in _NOT_MODIFIED_KEEP])
             body, size = (b"" if body is not None else None), 0
-        elif status == 200 and method == "GET" and "range" in request.headers:
+        elif viewer != status:
             status, headers, body, size = self._apply_range(request, headers, body, size, rid)
         if method == "HEAD":
             body, size = (b"" if body is not None else None), 0
+        if status >= 400:  # 4xx/5xx are Error (access-log meaning), a 416 included
+            result = "Error"
         h = cloudfront_headers(headers, result, pop=self.pop, via=self.via, request_id=rid, age=age)
-        return EdgeResponse(status, h, body, size, result, served_by, rid, stale, stored, shareable)
+        return EdgeResponse(
+            status, h, body, size, result, served_by, rid, stale, stored, shareable, ttl_s
+        )
 
     @staticmethod
     def _apply_range(
@@ -613,7 +665,11 @@ class EdgePipeline:
         if d.kind == "full":
             return 200, headers, body, size
         if d.kind == "unsatisfiable":
-            h = headers.without("content-type").with_("Content-Range", d.content_range or "")
+            h = (
+                headers.without("content-type", "etag", "last-modified")
+                .with_("Content-Type", "text/html")
+                .with_("Content-Range", d.content_range or "")
+            )
             return 416, h, (b"" if body is not None else None), 0
         if d.kind == "single":
             r = d.ranges[0]

@@ -202,6 +202,16 @@ class CachesSpec(BaseModel):
     eviction: Literal["lru", "sieve", "s3-fifo"] = "lru"
 
 
+class CustomErrorResponseSpec(BaseModel):
+    """A custom error response: how long errors with this status are cached."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error_code: Literal[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+    error_caching_min_ttl: Duration = Field(
+        default="10s", validate_default=True, description="Error Caching Minimum TTL"
+    )
+
+
 class DistributionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -220,6 +230,9 @@ class DistributionSpec(BaseModel):
     )
     error_caching_min_ttl: Duration = Field(
         default="10s", validate_default=True, description="error caching minimum TTL"
+    )
+    custom_error_responses: list[CustomErrorResponseSpec] = Field(
+        default_factory=list, description="per-status Error Caching Minimum TTLs"
     )
     collapse: bool = Field(default=True, description="request collapsing at each tier")
     invalidation_delay: Duration = Field(
@@ -323,6 +336,9 @@ def cdn_distribution(spec: DistributionSpec) -> cdn_pipeline.Distribution:
         domain=f"d{abs(hash_name(spec.name + '.domain')) % 16**13:013x}.cloudfront.net",
         behaviors=table,
         error_caching_min_ttl_s=spec.error_caching_min_ttl / 1e9,
+        error_caching_min_ttl_by_status=tuple(
+            (int(c.error_code), c.error_caching_min_ttl / 1e9) for c in spec.custom_error_responses
+        ),
     )
 
 

@@ -216,9 +216,9 @@ class TierChain:
         self.capacities = capacities
         self.eviction = eviction
         self.caches: tuple[dict[int, Any], dict[int, Any], dict[int, Any]] = ({}, {}, {})
-        self.tables: tuple[dict[int, tuple[int, int]], ...] = ({}, {}, {})
-        """Per tier: (node << 32 | key) -> (until ns, status): a stored error, or a stale
-        copy held after an origin failure (status 200)."""
+        self.tables: tuple[dict[int, tuple[int, int, int]], ...] = ({}, {}, {})
+        """Per tier: (node << 32 | key) -> (until ns, status, expiry ns): a stored error, or
+        a stale copy held after an origin failure (status 200, and the copy's expiry)."""
         self.ttl = np.array([c.ttl_ns for c in self.classes], dtype=np.int64)
         self.keyed = np.array([c.keyed and c.allowed for c in self.classes], dtype=bool)
         self.stored = np.array([c.stored and c.allowed for c in self.classes], dtype=bool)
@@ -244,7 +244,7 @@ class TierChain:
         """Keys with a live entry in some tier's table (expired entries are dropped)."""
         keys: set[int] = set()
         for table in self.tables:
-            dead = [k for k, (until, _) in table.items() if until <= now_ns]
+            dead = [k for k, ent in table.items() if ent[0] <= now_ns]
             for k in dead:
                 del table[k]
             keys.update(k & 0xFFFFFFFF for k in table)
@@ -300,14 +300,15 @@ class TierChain:
         if cacheable_size is not None:
             cached &= cacheable_size
         ttl = self.ttl[cls]
-        # requests that are not looked up (or whose answer is never stored) go to the origin
-        direct = ~refused & ~cached
-        out.fetch[direct] = True
+        # errors are cached for every looked-up request, even where 200s are not stored
+        keyed = self.keyed[cls]
         troubled = self.troubled_keys(int(t.min()))
-        walk = cached & ~fillable
+        walk = keyed & ~fillable
         if len(troubled):
-            walk |= cached & np.isin(keys, troubled)
+            walk |= keyed & np.isin(keys, troubled)
         bulk = cached & ~walk
+        # requests with nothing to find in the caches go to the origin
+        out.fetch[~refused & ~bulk & ~walk] = True
         # -- bulk: the origin fills misses; edge, regional, shield replays in time order
         need_up = np.zeros(n, dtype=bool)
         for node in np.unique(edge[bulk]).tolist():
@@ -393,14 +394,16 @@ class TierChain:
             tk = node << 32 | k
             ent = self.tables[lv].get(tk)
             if ent is not None:
-                until, st = ent
+                until, st, expiry = ent
                 if t < until:
-                    for lv2, node2 in path[:lv]:  # the copy a lower tier stores
+                    for lv2, node2 in path[
+                        : path.index((lv, node))
+                    ]:  # the copy a lower tier stores
                         self.tables[lv2][node2 << 32 | k] = ent
                         if st != _HELD:
                             self.cache(lv2, node2).remove(k)
                         else:
-                            self.cache(lv2, node2).put(k, size, t, t)
+                            self.cache(lv2, node2).put(k, size, expiry, t)
                     out.level[i] = lv
                     if st == _HELD:
                         out.result[i] = (
@@ -423,7 +426,7 @@ class TierChain:
                 del self.tables[lv][tk]
             g = self.cache(lv, node).get(k, t)
             if g == 1:
-                for lv2, node2 in path[:lv]:
+                for lv2, node2 in path[: path.index((lv, node))]:
                     self.cache(lv2, node2).put(k, size, t + ttl, t)
                 out.level[i] = lv
                 out.result[i] = (
@@ -446,8 +449,9 @@ class TierChain:
         out.fetch[i] = True
         out.level[i] = ORIGIN
         if fillable:
-            for lv, node in path:
-                self.cache(lv, node).put(k, size, t + ttl, t)
+            if rules.stored:
+                for lv, node in path:
+                    self.cache(lv, node).put(k, size, t + ttl, t)
             out.result[i] = REFRESH_HIT if edge_stale else MISS
             out.ttl_ns[i] = ttl
             return
@@ -463,7 +467,8 @@ class TierChain:
         if sie < 0:
             return stale
         nodes = dict(path)
-        return [lv for lv in stale if self.cache(lv, nodes[lv]).get(k, t - sie) == 1]
+        # staleness <= stale-if-error: still fresh one nanosecond before t - sie
+        return [lv for lv in stale if self.cache(lv, nodes[lv]).get(k, t - sie - 1) == 1]
 
     def fail(
         self,
@@ -487,10 +492,10 @@ class TierChain:
         )
         if usable:
             best = usable[0]
-            for lv, node in path:
-                self.tables[lv][node << 32 | k] = (t + ettl, _HELD)
-                if lv not in stale:
-                    self.cache(lv, node).put(k, size, t, t)
+            expiry = _expiry_ns(self.cache(best, dict(path)[best]), k, t)
+            for lv, node in path:  # every tier stores the held copy
+                self.tables[lv][node << 32 | k] = (t + ettl, _HELD, expiry)
+                self.cache(lv, node).put(k, size, expiry, t)
             out.level[i] = best
             out.result[i] = HIT if best == EDGE else SHIELD_HIT if best == SHIELD else MISS
             out.status[i] = 200
@@ -499,8 +504,27 @@ class TierChain:
         for lv, node in path:
             self.cache(lv, node).remove(k)
             if ettl > 0:
-                self.tables[lv][node << 32 | k] = (t + ettl, status)
+                self.tables[lv][node << 32 | k] = (t + ettl, status, 0)
         out.level[i] = ORIGIN
         out.result[i] = ERROR
         out.status[i] = status
         out.ttl_ns[i] = ettl
+
+
+def _expiry_ns(cache: Any, key: int, now_ns: int) -> int:
+    """When the (stale, present) object ``key`` expired: the cache's ``peek`` where it has
+    one, else found by bisection on ``get`` (the compact caches keep milliseconds)."""
+    peek = getattr(cache, "peek", None)
+    if peek is not None:
+        got = peek(key)
+        return int(got[1]) if got is not None else now_ns
+    lo, hi = 0, now_ns // 1_000_000 + 1  # fresh at lo ms?  not fresh at hi ms
+    if cache.get(key, 0) != 1:
+        return 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if cache.get(key, mid * 1_000_000) == 1:
+            lo = mid
+        else:
+            hi = mid
+    return hi * 1_000_000

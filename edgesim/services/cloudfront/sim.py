@@ -652,7 +652,8 @@ class Distribution(Target):
             self.chain.cache(vector.EDGE, path[0][1]).put(k, size, t, t)
             stale = [vector.EDGE]
         status = int(out.status[idx[r]])
-        self.chain.fail(co, r, t, path, int(wl[r]), k, size, status, stale)
+        res, st, ttl, level = self.chain.fail(t, path, int(wl[r]), k, size, status, stale)
+        co.result[r], co.status[r], co.ttl_ns[r], co.level[r] = res, st, ttl, level
 
     def _fillable(self, oi: int) -> bool:
         route = next((r for r in self.routes if r.origin == oi), None)

@@ -357,24 +357,35 @@ class TierChain:
             rows = np.flatnonzero(walk)
             rows = rows[np.argsort(t[rows], kind="stable")]
             out.walked[rows] = True
-            for i in rows.tolist():
-                self._walk(
-                    out,
-                    i,
-                    int(t[i]),
-                    (int(edge[i]), int(rec[i]), int(shield[i])),
-                    int(cls[i]),
-                    int(keys[i]),
-                    int(sizes[i]),
-                    bool(fillable[i]),
-                    int(down_status[i]),
+            walk_one = self._walk
+            got = [
+                walk_one(ti, (e, r, s), c, k, z, f, d)
+                for ti, e, r, s, c, k, z, f, d in zip(
+                    t[rows].tolist(),
+                    edge[rows].tolist(),
+                    rec[rows].tolist(),
+                    shield[rows].tolist(),
+                    cls[rows].tolist(),
+                    keys[rows].tolist(),
+                    sizes[rows].tolist(),
+                    fillable[rows].tolist(),
+                    down_status[rows].tolist(),
+                    strict=True,
                 )
+            ]
+            if got:
+                cols = np.array(got, dtype=np.int64).T
+                out.result[rows] = cols[0]
+                out.status[rows] = cols[1]
+                out.ttl_ns[rows] = cols[2]
+                out.level[rows] = cols[3]
+                out.reached[rows] = cols[4]
+                out.fetch[rows] = cols[5].astype(bool)
+                out.stale_at_edge[rows] = cols[6].astype(bool)
         return out
 
     def _walk(
         self,
-        out: ChainOut,
-        i: int,
         t: int,
         nodes: tuple[int, int, int],
         c: int,
@@ -382,80 +393,52 @@ class TierChain:
         size: int,
         fillable: bool,
         down_status: int,
-    ) -> None:
-        """One request through the tiers, as EdgePipeline.decide/complete does it."""
+    ) -> tuple[int, int, int, int, int, bool, bool]:
+        """One request through the tiers, as EdgePipeline.decide/complete does it. Returns
+        (result, status, ttl ns, level, reached, fetch, stale at edge)."""
         rules = self.classes[c]
         ttl = rules.ttl_ns
+        tables = self.tables
         path = [(lv, node) for lv, node in enumerate(nodes) if node >= 0]
         stale: list[int] = []
         edge_stale = False
+        below: list[tuple[int, int, Any]] = []
+        reached = EDGE
         for lv, node in path:
-            out.reached[i] = lv
+            reached = lv
             tk = node << 32 | k
-            ent = self.tables[lv].get(tk)
+            table = tables[lv]
+            ent = table.get(tk)
+            cache = self.caches[lv].get(node) or self.cache(lv, node)
             if ent is not None:
                 until, st, expiry = ent
                 if t < until:
-                    for lv2, node2 in path[
-                        : path.index((lv, node))
-                    ]:  # the copy a lower tier stores
-                        self.tables[lv2][node2 << 32 | k] = ent
+                    for lv2, node2, c2 in below:  # the copy a lower tier stores
+                        tables[lv2][node2 << 32 | k] = ent
                         if st != _HELD:
-                            self.cache(lv2, node2).remove(k)
+                            c2.remove(k)
                         else:
-                            self.cache(lv2, node2).put(k, size, expiry, t)
-                    out.level[i] = lv
+                            c2.put(k, size, expiry, t)
                     if st == _HELD:
-                        out.result[i] = (
-                            HIT
-                            if lv == EDGE
-                            else SHIELD_HIT
-                            if lv == SHIELD
-                            else REFRESH_HIT
-                            if edge_stale
-                            else MISS
-                        )
-                        out.status[i] = 200
-                        out.ttl_ns[i] = ttl
-                    else:
-                        out.result[i] = ERROR
-                        out.status[i] = st
-                        out.ttl_ns[i] = self.error_ttl_ns(c, st)
-                    out.stale_at_edge[i] = edge_stale
-                    return
-                del self.tables[lv][tk]
-            g = self.cache(lv, node).get(k, t)
+                        return (_found(lv, edge_stale), 200, ttl, lv, reached, False, edge_stale)
+                    return (ERROR, st, self.error_ttl_ns(c, st), lv, reached, False, edge_stale)
+                del table[tk]
+            g = cache.get(k, t)
             if g == 1:
-                for lv2, node2 in path[: path.index((lv, node))]:
-                    self.cache(lv2, node2).put(k, size, t + ttl, t)
-                out.level[i] = lv
-                out.result[i] = (
-                    HIT
-                    if lv == EDGE
-                    else SHIELD_HIT
-                    if lv == SHIELD
-                    else REFRESH_HIT
-                    if edge_stale
-                    else MISS
-                )
-                out.status[i] = 200
-                out.ttl_ns[i] = ttl
-                out.stale_at_edge[i] = edge_stale
-                return
+                for _, _, c2 in below:
+                    c2.put(k, size, t + ttl, t)
+                return (_found(lv, edge_stale), 200, ttl, lv, reached, False, edge_stale)
             if g == 2:
                 stale.append(lv)
                 edge_stale = edge_stale or lv == EDGE
-        out.stale_at_edge[i] = edge_stale
-        out.fetch[i] = True
-        out.level[i] = ORIGIN
+            below.append((lv, node, cache))
         if fillable:
             if rules.stored:
-                for lv, node in path:
-                    self.cache(lv, node).put(k, size, t + ttl, t)
-            out.result[i] = REFRESH_HIT if edge_stale else MISS
-            out.ttl_ns[i] = ttl
-            return
-        self.fail(out, i, t, path, c, k, size, down_status, stale)
+                for _, _, c2 in below:
+                    c2.put(k, size, t + ttl, t)
+            return (REFRESH_HIT if edge_stale else MISS, 0, ttl, ORIGIN, reached, True, edge_stale)
+        res, st, ttl2, level = self.fail(t, path, c, k, size, down_status, stale)
+        return (res, st, ttl2, level, reached, True, edge_stale)
 
     def usable_stale(
         self, stale: list[int], path: list[tuple[int, int]], c: int, k: int, t: int
@@ -472,8 +455,6 @@ class TierChain:
 
     def fail(
         self,
-        out: ChainOut,
-        i: int,
         t: int,
         path: list[tuple[int, int]],
         c: int,
@@ -481,10 +462,11 @@ class TierChain:
         size: int,
         status: int,
         stale: list[int],
-    ) -> None:
+    ) -> tuple[int, int, int, int]:
         """The origin answered ``status`` (an error, without headers): serve the nearest
         usable stale copy and hold it for the error's caching time, else answer the error
-        and store it in every tier the request passed (EdgePipeline.complete)."""
+        and store it in every tier the request passed (EdgePipeline.complete). Returns
+        (result, status, ttl ns, level)."""
         rules = self.classes[c]
         ettl = self.error_ttl_ns(c, status)
         usable = (
@@ -496,19 +478,13 @@ class TierChain:
             for lv, node in path:  # every tier stores the held copy
                 self.tables[lv][node << 32 | k] = (t + ettl, _HELD, expiry)
                 self.cache(lv, node).put(k, size, expiry, t)
-            out.level[i] = best
-            out.result[i] = HIT if best == EDGE else SHIELD_HIT if best == SHIELD else MISS
-            out.status[i] = 200
-            out.ttl_ns[i] = rules.ttl_ns
-            return
+            result = HIT if best == EDGE else SHIELD_HIT if best == SHIELD else MISS
+            return result, 200, rules.ttl_ns, best
         for lv, node in path:
             self.cache(lv, node).remove(k)
             if ettl > 0:
                 self.tables[lv][node << 32 | k] = (t + ettl, status, 0)
-        out.level[i] = ORIGIN
-        out.result[i] = ERROR
-        out.status[i] = status
-        out.ttl_ns[i] = ettl
+        return ERROR, status, ettl, ORIGIN
 
 
 def _expiry_ns(cache: Any, key: int, now_ns: int) -> int:
@@ -528,3 +504,14 @@ def _expiry_ns(cache: Any, key: int, now_ns: int) -> int:
         else:
             hi = mid
     return hi * 1_000_000
+
+
+def _found(level: int, edge_stale: bool) -> int:
+    """The result type of an answer from a stored copy at ``level`` (EdgePipeline.decide
+    with log_result: an upper tier's copy is a RefreshHit when the edge had a stale copy
+    of the same version, and Origin Shield's is OriginShieldHit)."""
+    if level == EDGE:
+        return HIT
+    if level == SHIELD:
+        return SHIELD_HIT
+    return REFRESH_HIT if edge_stale else MISS

@@ -896,7 +896,9 @@ class CloudFront(Service):
         self.dists: dict[str, Distribution] = {}
         self.s3_origins: list[EndpointTarget] = []
         self.invalidations: list[dict[str, Any]] = []
-        self._due: list[tuple[int, dict[str, Any]]] = []
+        self._due: dict[str, dict[str, Any]] = {}
+        """Invalidation id -> its report entry, until it completes."""
+        self._trackers: dict[str, cdn_invalidation.InvalidationTracker] = {}
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
         n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
@@ -1046,11 +1048,10 @@ class CloudFront(Service):
         paths = payload.get("paths", ["/*"])
         if not isinstance(paths, list) or not paths:
             return "paths must be a list of paths"
-        for p in paths:
-            if not isinstance(p, str) or not p.startswith("/"):
-                return f"invalidation path {p!r} must start with /"
-            if "*" in p[:-1]:
-                return f"invalidation path {p!r}: a * may only be the last character"
+        try:
+            cdn_invalidation.validate_paths(paths)
+        except cdn_invalidation.InvalidationError as exc:
+            return str(exc)
         return None
 
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
@@ -1069,21 +1070,27 @@ class CloudFront(Service):
             "objects_removed": 0,
         }
         self.invalidations.append(entry)
-        self._due.append((at_ns + dist.spec.invalidation_delay, entry))
+        tracker = self._trackers.get(dist.spec.name)
+        if tracker is None:
+            tracker = self._trackers[dist.spec.name] = cdn_invalidation.InvalidationTracker(
+                dist.spec.invalidation_delay / 1e9
+            )
+        try:  # CloudFront's in-progress limits (3,000 file paths, 15 wildcards)
+            inv = tracker.create(dist.model.id, entry["paths"], at_ns / 1e9)
+        except cdn_invalidation.InvalidationError as exc:
+            entry["refused"] = str(exc)
+            return
+        self._due[inv.id] = entry
         self._run_due(at_ns)
 
     def _run_due(self, now_ns: int) -> None:
         """Invalidations take effect when they complete (``invalidation_delay`` after the
         request; applied at the first chunk boundary at or after that moment)."""
-        keep = []
-        for due, entry in self._due:
-            if due > now_ns:
-                keep.append((due, entry))
-                continue
-            dist = self.dists[entry["distribution"]]
-            entry["objects_removed"] = dist.invalidate(entry["paths"])
-            entry["completed_at_s"] = max(due, now_ns) / 1e9
-        self._due = keep
+        for name, tracker in self._trackers.items():
+            for inv in tracker.pop_due(now_ns / 1e9):
+                entry = self._due.pop(inv.id)
+                entry["objects_removed"] = self.dists[name].invalidate(list(inv.paths))
+                entry["completed_at_s"] = max(inv.completes_s, now_ns / 1e9)
 
     def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
         for d in self.dists.values():

@@ -1008,6 +1008,19 @@ class CloudFront(Service):
                             expected="one of: " + ", ".join(sorted(names)),
                         )
                     )
+            patterns = [b.path for b in d.behaviors]
+            try:
+                for j, i in cdn_behaviors.shadowing(patterns):
+                    problems.append(
+                        Problem(
+                            f"path pattern '{patterns[j]}' can never match: the earlier "
+                            f"behaviour '{patterns[i]}' matches every path it matches",
+                            path=f"{where}.behaviors[{j}].path",
+                            expected="more specific patterns before more general ones",
+                        )
+                    )
+            except ValueError:
+                pass  # a bad pattern: reported below
             if not problems:
                 try:
                     cdn_distribution(d)

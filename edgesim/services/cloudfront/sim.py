@@ -800,9 +800,16 @@ class Distribution(Target):
         self.bytes_total += int(sizes[cacheable_ok].sum())
         self.cacheable_requests += int(cacheable_ok.sum())
         self.cacheable_hits += int((cacheable_ok & (result == HIT)).sum())
-        for pop in np.unique(pops_c):
-            row = self.per_pop.setdefault(int(pop), np.zeros(len(RESULTS), dtype=np.int64))
-            row += np.bincount(res_c[pops_c == pop], minlength=len(RESULTS))
+        if len(pops_c):
+            uniq, inv = np.unique(pops_c, return_inverse=True)
+            k = len(RESULTS)
+            table = np.bincount(inv * k + res_c, minlength=len(uniq) * k).reshape(-1, k)
+            for pop, row in zip(uniq.tolist(), table, strict=True):
+                got = self.per_pop.get(pop)
+                if got is None:
+                    self.per_pop[pop] = row.astype(np.int64)
+                else:
+                    got += row
 
     def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
         """Record each served request's total latency by result type (after the engine adds

@@ -311,8 +311,7 @@ class TierChain:
         out.fetch[~refused & ~bulk & ~walk] = True
         # -- bulk: the origin fills misses; edge, regional, shield replays in time order
         need_up = np.zeros(n, dtype=bool)
-        for node in np.unique(edge[bulk]).tolist():
-            sel = np.flatnonzero(bulk & (edge == node))
+        for node, sel in _groups(np.flatnonzero(bulk), edge):
             r = self.cache(EDGE, node).process(keys[sel], sizes[sel], t[sel], ttl[sel])
             hit = sel[r == 1]
             out.result[hit] = HIT
@@ -323,8 +322,7 @@ class TierChain:
         for level, nodes in ((REGIONAL, rec), (SHIELD, shield)):
             here = up_rows & (nodes >= 0)
             out.reached[here] = level
-            for node in np.unique(nodes[here]).tolist():
-                sel = np.flatnonzero(here & (nodes == node))
+            for node, sel in _groups(np.flatnonzero(here), nodes):
                 r = self.cache(level, node).process(keys[sel], sizes[sel], t[sel], ttl[sel])
                 hit = sel[r == 1]
                 out.result[hit] = (
@@ -344,8 +342,7 @@ class TierChain:
             quick = rows[~fillable[rows]]
             if len(quick) and len(troubled):
                 quick = quick[~np.isin(keys[quick], troubled)]
-            for node in np.unique(edge[quick]).tolist():
-                sel = quick[edge[quick] == node]
+            for node, sel in _groups(quick, edge):
                 r = self.cache(EDGE, node).process(
                     keys[sel], sizes[sel], t[sel], ttl[sel], admit=False
                 )
@@ -481,7 +478,8 @@ class TierChain:
             result = HIT if best == EDGE else SHIELD_HIT if best == SHIELD else MISS
             return result, 200, rules.ttl_ns, best
         for lv, node in path:
-            self.cache(lv, node).remove(k)
+            if lv in stale:  # (the other tiers hold nothing under this key)
+                self.cache(lv, node).remove(k)
             if ettl > 0:
                 self.tables[lv][node << 32 | k] = (t + ettl, status, 0)
         return ERROR, status, ettl, ORIGIN
@@ -515,3 +513,15 @@ def _found(level: int, edge_stale: bool) -> int:
     if level == SHIELD:
         return SHIELD_HIT
     return REFRESH_HIT if edge_stale else MISS
+
+
+def _groups(rows: I64, nodes: I64) -> list[tuple[int, I64]]:
+    """``rows`` split by ``nodes[rows]``, each part keeping the rows' order (time order)."""
+    if len(rows) == 0:
+        return []
+    order = np.argsort(nodes[rows], kind="stable")
+    rows = rows[order]
+    keys = nodes[rows]
+    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    return [(int(keys[a]), part) for a, part in zip(starts, np.split(rows, cut), strict=True)]

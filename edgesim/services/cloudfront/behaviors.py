@@ -63,7 +63,13 @@ def shadowing(patterns: list[str]) -> list[tuple[int, int]]:
     for j, pj in enumerate(norm):
         for i, pi in enumerate(norm[:j]):
             head = pi[:-1]
-            if pi.endswith("*") and "*" not in head and "?" not in head and pj.startswith(head):
+            if (
+                pj != pi
+                and pi.endswith("*")
+                and "*" not in head
+                and "?" not in head
+                and pj.startswith(head)
+            ):
                 out.append((j, i))
                 break
     return out

@@ -1,10 +1,10 @@
-"""Cache behaviours by path pattern (edgesim.cdn.behaviors)."""
+"""Cache behaviours by path pattern (edgesim.services.cloudfront.behaviors)."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgesim.cdn.behaviors import (
+from edgesim.services.cloudfront.behaviors import (
     ALL_METHODS,
     BehaviorTable,
     CacheBehavior,

@@ -1,10 +1,10 @@
-"""Invalidation validation, limits and matching (edgesim.cdn.invalidation), spec §1.8."""
+"""Invalidation validation, limits and matching (services.cloudfront.invalidation), spec §1.8."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgesim.cdn.invalidation import (
+from edgesim.services.cloudfront.invalidation import (
     DEFAULT_COMPLETION_DELAY_S,
     InvalidationError,
     InvalidationTracker,

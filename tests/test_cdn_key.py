@@ -1,10 +1,10 @@
-"""Cache keys and forwarded requests (edgesim.cdn.key) against spec §1.3."""
+"""Cache keys and forwarded requests (edgesim.services.cloudfront.key) against spec §1.3."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgesim.cdn.key import (
+from edgesim.services.cloudfront.key import (
     OriginRequestPolicy,
     build_cache_key,
     forwarded_request,
@@ -13,8 +13,8 @@ from edgesim.cdn.key import (
     parse_cookies,
     parse_query,
 )
-from edgesim.cdn.message import Headers, Request
-from edgesim.cdn.ttl import CachePolicy
+from edgesim.services.cloudfront.message import Headers, Request
+from edgesim.services.cloudfront.ttl import CachePolicy
 
 D = "E123"
 

@@ -1,4 +1,4 @@
-"""The edge request pipeline (edgesim.cdn.pipeline) plus collapsing and failover rules.
+"""The edge request pipeline (services.cloudfront.pipeline) plus collapsing and failover rules.
 
 Spec sections: §1.1 tiers, §1.2 TTL/SWR/SIE/RefreshHit, §1.3 keys, §1.4 headers,
 §1.5 collapsing, §1.6 error caching, §1.7 failover, §1.8 invalidation, §1.9 ranges.
@@ -11,24 +11,30 @@ from collections.abc import Callable
 
 import pytest
 
-from edgesim.cdn.behaviors import ALL_METHODS, BehaviorTable, CacheBehavior
-from edgesim.cdn.collapse import (
+from edgesim.services.cloudfront.behaviors import ALL_METHODS, BehaviorTable, CacheBehavior
+from edgesim.services.cloudfront.collapse import (
     CollapseRegistry,
     Role,
     collapsing_enabled,
     response_collapsible,
 )
-from edgesim.cdn.failover import (
+from edgesim.services.cloudfront.failover import (
     OriginGroup,
     OriginTimeouts,
     next_action,
     validate_failover_codes,
     worst_case_wait_s,
 )
-from edgesim.cdn.invalidation import InvalidationTracker
-from edgesim.cdn.key import OriginRequest, OriginRequestPolicy
-from edgesim.cdn.message import Headers, OriginFailure, OriginOutcome, OriginResponse, Request
-from edgesim.cdn.pipeline import (
+from edgesim.services.cloudfront.invalidation import InvalidationTracker
+from edgesim.services.cloudfront.key import OriginRequest, OriginRequestPolicy
+from edgesim.services.cloudfront.message import (
+    Headers,
+    OriginFailure,
+    OriginOutcome,
+    OriginResponse,
+    Request,
+)
+from edgesim.services.cloudfront.pipeline import (
     Distribution,
     EdgePipeline,
     Fetch,
@@ -37,8 +43,8 @@ from edgesim.cdn.pipeline import (
     cloudfront_headers,
     via_host,
 )
-from edgesim.cdn.store import HttpStore
-from edgesim.cdn.ttl import CACHING_DISABLED, CACHING_OPTIMIZED, CachePolicy
+from edgesim.services.cloudfront.store import HttpStore
+from edgesim.services.cloudfront.ttl import CACHING_DISABLED, CACHING_OPTIMIZED, CachePolicy
 
 T0 = 1_700_000_000.0
 MIN0 = CachePolicy()
@@ -134,9 +140,11 @@ def test_upper_tier_hit_fills_lower_tiers() -> None:
     assert (r.result, r.served_by, r.headers.get("age")) == ("Miss", "regional", "5")
     assert len(o.calls) == 1
     r2 = p.handle(get(), [edge, rec], T0 + 7, o)
-    assert (r2.result, r2.headers.get("age")) == ("Hit", "7")  # the edge copy kept its age
-    # the edge copy expires with the regional one (TTL 60 from the origin fetch)
-    assert p.handle(get(), [edge, rec], T0 + 61, Origin(ok())).result != "Hit"
+    # edgesim's choice (docs/cloudfront-http.md): a copy from an upper tier starts its own Age
+    assert (r2.result, r2.headers.get("age")) == ("Hit", "2")
+    # ... and a full lifetime (TTL 60) from the moment the edge stored it (T0 + 5)
+    assert p.handle(get(), [edge, rec], T0 + 64, Origin(ok())).result == "Hit"
+    assert p.handle(get(), [edge, rec], T0 + 66, Origin(ok())).result != "Hit"
 
 
 def test_each_tier_stores_on_the_way_back() -> None:

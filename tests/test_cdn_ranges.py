@@ -1,10 +1,10 @@
-"""Range requests (edgesim.cdn.ranges): RFC 9110 §14 with CloudFront's rules (spec §1.9)."""
+"""Range requests (services.cloudfront.ranges): RFC 9110 §14 with CloudFront's rules (spec §1.9)."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgesim.cdn.ranges import (
+from edgesim.services.cloudfront.ranges import (
     MAX_CACHEABLE_OBJECT_BYTES,
     ByteRange,
     evaluate_range,

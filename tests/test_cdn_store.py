@@ -1,4 +1,4 @@
-"""One tier's HTTP object store (edgesim.cdn.store): freshness, SWR/SIE, Age, eviction."""
+"""One tier's HTTP object store (services.cloudfront.store): freshness, SWR/SIE, Age, eviction."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from edgesim.cdn.key import CacheKey, build_cache_key
-from edgesim.cdn.message import Headers, Request
-from edgesim.cdn.store import CachedObject, Freshness, HttpStore, seconds_to_ns
-from edgesim.cdn.ttl import CachePolicy
+from edgesim.services.cloudfront.key import CacheKey, build_cache_key
+from edgesim.services.cloudfront.message import Headers, Request
+from edgesim.services.cloudfront.store import CachedObject, Freshness, HttpStore, seconds_to_ns
+from edgesim.services.cloudfront.ttl import CachePolicy
 
 POLICIES = ["lru", "sieve", "s3-fifo"]
 

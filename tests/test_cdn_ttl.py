@@ -1,11 +1,11 @@
-"""TTL decisions (edgesim.cdn.ttl) against spec §1.2 (precedence table) and §1.6 (errors)."""
+"""TTL decisions (services.cloudfront.ttl) against spec §1.2 and §1.6 (errors)."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgesim.cdn.message import Headers, format_http_date, parse_http_date
-from edgesim.cdn.ttl import (
+from edgesim.services.cloudfront.message import Headers, format_http_date, parse_http_date
+from edgesim.services.cloudfront.ttl import (
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
     CachePolicy,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgesim.scenario.loader import load_scenario_text, prepare
-from edgesim.services.cloudfront import CachePolicySpec, ttl_seconds
+from edgesim.services.cloudfront.sim import CachePolicySpec, DistributionSpec, cdn_distribution
+from edgesim.services.cloudfront.vector import class_rules
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results, UnknownNameError
 
@@ -242,7 +243,14 @@ POLICY = CachePolicySpec(min_ttl="1s", default_ttl="1d", max_ttl="365d")
     ],
 )
 def test_ttl_from_cache_control(cache_control: str | None, expected_s: float) -> None:
-    assert ttl_seconds(cache_control, POLICY) == expected_s
+    """The TTL a run gives a workload's objects (the rules the run face tabulates)."""
+    spec = DistributionSpec.model_validate(
+        {"name": "d", "origins": [{"name": "o", "endpoint": "e"}], "cache_policy": POLICY}
+    )
+    rh = [("Cache-Control", cache_control)] if cache_control else []
+    rules = class_rules(cdn_distribution(spec), "GET", "/a/0", response_headers=rh)
+    assert rules.stored
+    assert rules.ttl_ns / 1e9 == expected_s
 
 
 def test_failover_time_is_bounded_by_the_ttl() -> None:

@@ -1,7 +1,8 @@
 """Live CloudFront edges: ``edgesim edge serve`` (docs/live-edge.md).
 
 One HTTP/1.1 listener per emulated edge location (PoP) a scenario's client groups are sent
-to. Each request is answered with CloudFront's caching semantics from :mod:`edgesim.cdn`
+to. Each request is answered with CloudFront's caching semantics from
+:mod:`edgesim.services.cloudfront`
 (the I/O-free core: behaviours, cache keys, TTLs, tiers, ranges, stale content, error
 caching, collapsing rules, failover decisions); this module only does the I/O around it:
 
@@ -33,23 +34,29 @@ import aiohttp
 import numpy as np
 from yarl import URL
 
-from edgesim.cdn.behaviors import CacheBehavior
-from edgesim.cdn.collapse import CollapseRegistry, Role
-from edgesim.cdn.failover import OriginGroup, OriginTimeouts, next_action
-from edgesim.cdn.key import CacheKey, build_cache_key
-from edgesim.cdn.message import Headers, OriginFailure, OriginOutcome, OriginResponse, Request
-from edgesim.cdn.pipeline import Distribution as CdnDistribution
-from edgesim.cdn.pipeline import (
+from edgesim.dnsserver.authority import node_address
+from edgesim.live.delay import Delayer
+from edgesim.live.delay import now as mono_now
+from edgesim.services.cloudfront.behaviors import CacheBehavior
+from edgesim.services.cloudfront.collapse import CollapseRegistry, Role
+from edgesim.services.cloudfront.failover import OriginGroup, OriginTimeouts, next_action
+from edgesim.services.cloudfront.key import CacheKey, build_cache_key
+from edgesim.services.cloudfront.message import (
+    Headers,
+    OriginFailure,
+    OriginOutcome,
+    OriginResponse,
+    Request,
+)
+from edgesim.services.cloudfront.pipeline import Distribution as CdnDistribution
+from edgesim.services.cloudfront.pipeline import (
     EdgePipeline,
     EdgeResponse,
     Fetch,
     Respond,
     cloudfront_headers,
 )
-from edgesim.cdn.store import CachedObject, Freshness, HttpStore, seconds_to_ns
-from edgesim.dnsserver.authority import node_address
-from edgesim.live.delay import Delayer
-from edgesim.live.delay import now as mono_now
+from edgesim.services.cloudfront.store import CachedObject, Freshness, HttpStore, seconds_to_ns
 
 __all__ = [
     "DistPlan",
@@ -173,8 +180,8 @@ def plan_edges(
     address (the one the live DNS answers with) on ``port``.
     """
     from edgesim.latency.params import ACCESS_KINDS
-    from edgesim.services.cloudfront import Distribution as SimDistribution
-    from edgesim.services.cloudfront import cdn_distribution
+    from edgesim.services.cloudfront.sim import Distribution as SimDistribution
+    from edgesim.services.cloudfront.sim import cdn_distribution
     from edgesim.topology.model import NodeKind
 
     del host_mode

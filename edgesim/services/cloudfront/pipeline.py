@@ -8,9 +8,10 @@ regional edge cache, then Origin Shield, as the caller passes them) and returns 
   :class:`Fetch` — or a refusal), or
 * :class:`Fetch`: the caller must send :attr:`Fetch.origin_request` to the origin (doing
   failover, timeouts and request collapsing on :attr:`Fetch.collapse_key` itself) and
-  then call :meth:`EdgePipeline.complete` with the :class:`~edgesim.cdn.message.OriginResponse`
-  or :class:`~edgesim.cdn.message.OriginFailure`, which stores the object in every tier
-  the request passed through and returns the viewer's :class:`EdgeResponse`.
+  then call :meth:`EdgePipeline.complete` with the
+  :class:`~edgesim.services.cloudfront.message.OriginResponse` or
+  :class:`~edgesim.services.cloudfront.message.OriginFailure`, which stores the object in every
+  tier the request passed through and returns the viewer's :class:`EdgeResponse`.
 
 :meth:`EdgePipeline.handle` runs both steps with a synchronous origin callable (the
 simulator and the tests).
@@ -40,10 +41,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from edgesim.cdn.behaviors import BehaviorTable, CacheBehavior
-from edgesim.cdn.collapse import collapsing_enabled, response_collapsible
-from edgesim.cdn.key import CacheKey, OriginRequest, build_cache_key, forwarded_request
-from edgesim.cdn.message import (
+from edgesim.services.cloudfront.behaviors import BehaviorTable, CacheBehavior
+from edgesim.services.cloudfront.collapse import collapsing_enabled, response_collapsible
+from edgesim.services.cloudfront.key import (
+    CacheKey,
+    OriginRequest,
+    build_cache_key,
+    forwarded_request,
+)
+from edgesim.services.cloudfront.message import (
     Headers,
     OriginFailure,
     OriginOutcome,
@@ -52,19 +58,19 @@ from edgesim.cdn.message import (
     format_http_date,
     parse_http_date,
 )
-from edgesim.cdn.ranges import (
+from edgesim.services.cloudfront.ranges import (
     MAX_CACHEABLE_OBJECT_BYTES,
     evaluate_range,
     multipart_body,
     slice_body,
 )
-from edgesim.cdn.store import CachedObject, Freshness, HttpStore
-from edgesim.cdn.ttl import (
+from edgesim.services.cloudfront.store import CachedObject, Freshness, HttpStore
+from edgesim.services.cloudfront.ttl import (
     CACHEABLE_METHODS,
     DEFAULT_ERROR_CACHING_MIN_TTL_S,
+    CacheDecision,
     decide_ttl,
-    delta_seconds,
-    parse_cache_control,
+    error_ttl_s,
 )
 
 __all__ = [
@@ -78,7 +84,10 @@ __all__ = [
     "RequestIdGenerator",
     "Respond",
     "ResultType",
+    "answer_status",
     "cloudfront_headers",
+    "log_result",
+    "stores",
     "via_host",
 ]
 
@@ -112,6 +121,16 @@ class Distribution:
     behaviors: BehaviorTable = field(default_factory=BehaviorTable)
     error_caching_min_ttl_s: float = DEFAULT_ERROR_CACHING_MIN_TTL_S
     max_cacheable_bytes: int = MAX_CACHEABLE_OBJECT_BYTES
+    error_caching_min_ttl_by_status: tuple[tuple[int, float], ...] = ()
+    """Custom error responses: (status, Error Caching Minimum TTL) pairs overriding the
+    default for those statuses."""
+
+    def error_caching_min_ttl(self, status: int) -> float:
+        """The Error Caching Minimum TTL of ``status`` (seconds)."""
+        for code, ttl in self.error_caching_min_ttl_by_status:
+            if code == status:
+                return ttl
+        return self.error_caching_min_ttl_s
 
 
 def via_host(pop: str, seed: int = 0) -> str:
@@ -180,11 +199,53 @@ class EdgeResponse:
     """The origin's response was stored in the tiers."""
     shareable: bool = False
     """Collapsed followers may be answered from the cache now (spec §1.5)."""
+    ttl_s: float = 0.0
+    """Freshness lifetime of the stored object that answered, or that the answer was
+    stored with (0 when nothing was stored)."""
 
     @property
     def x_cache(self) -> str:
         """The ``X-Cache`` value."""
         return X_CACHE[self.result]
+
+
+def stores(
+    decision: CacheDecision, status: int, body_size: int, headers: Headers, max_bytes: int
+) -> bool:
+    """Whether an origin answer is stored: cacheable by the TTL decision, not a partial or
+    304 answer, not too large, and either fresh for a while or revalidatable."""
+    return (
+        decision.cacheable
+        and status not in (206, 304)
+        and body_size <= max_bytes
+        and (decision.ttl_s > 0 or _has_validators(headers))
+    )
+
+
+def answer_status(request: Request, headers: Headers, size: int) -> int:
+    """The status a viewer gets for a stored or fetched 200 object of ``size`` bytes: 304
+    when its conditional request is satisfied (RFC 9110 §13), 206 or 416 for a range
+    request (spec §1.9), else 200."""
+    if request.method in ("GET", "HEAD") and _not_modified(request, headers):
+        return 304
+    if request.method == "GET" and "range" in request.headers:
+        d = evaluate_range(
+            request.headers.get("range"),
+            size,
+            if_range=request.headers.get("if-range"),
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+        )
+        return 200 if d.kind == "full" else 416 if d.kind == "unsatisfiable" else 206
+    return 200
+
+
+def log_result(resp: EdgeResponse) -> str:
+    """The access-log result type: ``OriginShieldHit`` for an answer Origin Shield held,
+    else the ``X-Cache`` result type."""
+    if resp.served_by == "shield" and resp.result in ("Miss", "RefreshHit"):
+        return "OriginShieldHit"
+    return resp.result
 
 
 @dataclass(frozen=True)
@@ -251,6 +312,8 @@ class EdgePipeline:
             state, obj = store.lookup(key, now_s)
             if obj is None or (obj.head_only and method != "HEAD"):
                 continue
+            if obj.is_error and state is not Freshness.FRESH:
+                continue  # an expired error is never served again (nor used as a copy)
             if state is Freshness.STALE:
                 stale.append(obj)
                 if i == 0:
@@ -258,12 +321,12 @@ class EdgePipeline:
                 continue
             # FRESH, STALE_WHILE_REVALIDATE or ERROR_HOLD: answer from this copy.
             lower = tuple(tiers[:i])
-            copy = self._copy(obj, now_s)
+            copy = self._copy(obj, now_s, state)
             for t in lower:
                 t.put(copy, now_s)
             if i == 0:
                 result: ResultType = "Hit"
-            elif edge_copy is not None and _same_version(edge_copy, obj):
+            elif edge_copy is not None and not obj.is_error and _same_version(edge_copy, obj):
                 result = "RefreshHit"
             else:
                 result = "Miss"
@@ -308,7 +371,6 @@ class EdgePipeline:
         """Turn the origin's outcome into the viewer's answer, storing what is cacheable."""
         rid = fetch.request_id
         req = fetch.request
-        dist = self.distribution
         if fetch.key is None:
             if isinstance(outcome, OriginFailure):
                 return self._failure_response(outcome, rid, now_s)
@@ -319,16 +381,16 @@ class EdgePipeline:
         if failed:
             usable = [o for o in fetch.stale if o.stale_if_error_ok(now_s)]
             if usable:
-                best = max(usable, key=lambda o: o.stored_at_s)
-                err_ttl = dist.error_caching_min_ttl_s
-                if isinstance(outcome, OriginResponse):
-                    x = _explicit_age(outcome.headers)
-                    err_ttl = max(err_ttl, float(x or 0))
-                held = replace(best, error_hold_until_s=now_s + err_ttl)
+                # edgesim's choice: the usable stale copy nearest the viewer (tiers are
+                # listed edge first), held for the error's caching time (spec §1.6)
+                best = usable[0]
+                served = next(t.name for t in fetch.tiers if t.peek(best.key) is best)
+                hold = self.hold_s(fetch.behavior, outcome, now_s)
+                held = replace(best, error_hold_until_s=now_s + hold)
                 for t in fetch.tiers:
                     t.put(held, now_s)
                 result: ResultType = "Hit" if fetch.edge_copy is best else "Miss"
-                return self._from_object(req, best, result, "edge", rid, now_s, stale=True)
+                return self._from_object(req, best, result, served, rid, now_s, stale=True)
             if isinstance(outcome, OriginFailure):
                 status = 504 if outcome.kind == "timeout" else 502
                 synth = OriginResponse(
@@ -348,6 +410,22 @@ class EdgePipeline:
             return self._refresh(fetch, fetch.validator, outcome, now_s)
         return self._store_and_answer(fetch, outcome, now_s, served_by="origin")
 
+    def hold_s(self, beh: CacheBehavior, outcome: OriginOutcome, now_s: float) -> float:
+        """How long a stale copy answers instead of a failed origin: the time the error
+        would have been cached (an origin that did not answer sent no headers)."""
+        if isinstance(outcome, OriginFailure):
+            status, headers = (504 if outcome.kind == "timeout" else 502), None
+        else:
+            status, headers = outcome.status, outcome.headers
+        ttl = error_ttl_s(
+            beh.cache_policy,
+            status,
+            headers,
+            now_s,
+            self.distribution.error_caching_min_ttl(status),
+        )
+        return ttl or 0.0
+
     def _store_and_answer(
         self, fetch: Fetch, resp: OriginResponse, now_s: float, *, served_by: str
     ) -> EdgeResponse:
@@ -363,13 +441,14 @@ class EdgePipeline:
             now_s,
             method=method,
             cache_options=beh.cache_options,
-            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl_s,
+            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl(resp.status),
         )
-        store_it = (
-            decision.cacheable
-            and resp.status not in (206, 304)
-            and resp.body_size <= self.distribution.max_cacheable_bytes
-            and (decision.ttl_s > 0 or _has_validators(resp.headers))
+        store_it = stores(
+            decision,
+            resp.status,
+            resp.body_size,
+            resp.headers,
+            self.distribution.max_cacheable_bytes,
         )
         stored = False
         if store_it:
@@ -409,9 +488,16 @@ class EdgePipeline:
                 now_s,
                 stored=stored,
                 shareable=shareable,
+                ttl_s=decision.ttl_s if stored else 0.0,
             )
         return self._passthrough(
-            fetch.request, resp, fetch.request_id, stored=stored, shareable=shareable, now_s=now_s
+            fetch.request,
+            resp,
+            fetch.request_id,
+            stored=stored,
+            shareable=shareable,
+            now_s=now_s,
+            ttl_s=decision.ttl_s if stored else 0.0,
         )
 
     def _refresh(
@@ -428,7 +514,7 @@ class EdgePipeline:
             now_s,
             method="HEAD" if old.head_only else "GET",
             cache_options=beh.cache_options,
-            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl_s,
+            error_caching_min_ttl_s=self.distribution.error_caching_min_ttl(old.status),
         )
         new = replace(
             old,
@@ -451,8 +537,14 @@ class EdgePipeline:
 
     # -- answers --------------------------------------------------------------------
     @staticmethod
-    def _copy(obj: CachedObject, now_s: float) -> CachedObject:
-        return replace(obj, stored_at_s=now_s, initial_age_s=obj.age_s(now_s), extra={})
+    def _copy(obj: CachedObject, now_s: float, state: Freshness) -> CachedObject:
+        """The copy a lower tier stores of an upper tier's answer. edgesim's choice (AWS
+        documents nothing here): a fresh object starts a full lifetime in the lower tier
+        (each tier counts its own ``Age``); a stored error or a stale copy held after an
+        origin failure keeps its expiry."""
+        if state is Freshness.FRESH and not obj.is_error:
+            return replace(obj, stored_at_s=now_s, initial_age_s=0.0, extra={})
+        return replace(obj, extra={})
 
     def _from_object(
         self,
@@ -479,6 +571,7 @@ class EdgePipeline:
             stale=stale,
             stored=True,
             shareable=True,
+            ttl_s=obj.ttl_s,
         )
 
     def _passthrough(
@@ -490,6 +583,7 @@ class EdgePipeline:
         stored: bool,
         shareable: bool,
         now_s: float,
+        ttl_s: float = 0.0,
     ) -> EdgeResponse:
         return self._finish(
             request,
@@ -503,6 +597,7 @@ class EdgePipeline:
             now_s,
             stored=stored,
             shareable=shareable,
+            ttl_s=ttl_s,
         )
 
     def _failure_response(self, failure: OriginFailure, rid: str, now_s: float) -> EdgeResponse:
@@ -537,20 +632,24 @@ class EdgePipeline:
         stale: bool = False,
         stored: bool = False,
         shareable: bool = False,
+        ttl_s: float = 0.0,
     ) -> EdgeResponse:
-        if status >= 400:
-            result = "Error"
         method = request.method
-        if status == 200 and method in ("GET", "HEAD") and _not_modified(request, headers):
+        viewer = answer_status(request, headers, size) if status == 200 else status
+        if viewer == 304:
             status = 304
             headers = Headers([(k, v) for k, v in headers if k.lower() in _NOT_MODIFIED_KEEP])
             body, size = (b"" if body is not None else None), 0
-        elif status == 200 and method == "GET" and "range" in request.headers:
+        elif viewer != status:
             status, headers, body, size = self._apply_range(request, headers, body, size, rid)
         if method == "HEAD":
             body, size = (b"" if body is not None else None), 0
+        if status >= 400:  # 4xx/5xx are Error (access-log meaning), a 416 included
+            result = "Error"
         h = cloudfront_headers(headers, result, pop=self.pop, via=self.via, request_id=rid, age=age)
-        return EdgeResponse(status, h, body, size, result, served_by, rid, stale, stored, shareable)
+        return EdgeResponse(
+            status, h, body, size, result, served_by, rid, stale, stored, shareable, ttl_s
+        )
 
     @staticmethod
     def _apply_range(
@@ -566,7 +665,11 @@ class EdgePipeline:
         if d.kind == "full":
             return 200, headers, body, size
         if d.kind == "unsatisfiable":
-            h = headers.without("content-type").with_("Content-Range", d.content_range or "")
+            h = (
+                headers.without("content-type", "etag", "last-modified")
+                .with_("Content-Type", "text/html")
+                .with_("Content-Range", d.content_range or "")
+            )
             return 416, h, (b"" if body is not None else None), 0
         if d.kind == "single":
             r = d.ranges[0]
@@ -606,12 +709,6 @@ def _error_body(status: int) -> bytes:
         "<p>The request could not be satisfied.</p><p>Generated by cloudfront (CloudFront)"
         "</p></body></html>"
     ).encode()
-
-
-def _explicit_age(headers: Headers) -> int | None:
-    cc = parse_cache_control(headers.get("cache-control"))
-    x = delta_seconds(cc, "s-maxage")
-    return x if x is not None else delta_seconds(cc, "max-age")
 
 
 def _has_validators(headers: Headers) -> bool:

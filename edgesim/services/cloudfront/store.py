@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from edgesim.cache.policies import Cache, CacheStats, make_cache
-from edgesim.cdn.invalidation import matches_any
-from edgesim.cdn.key import CacheKey
-from edgesim.cdn.message import Headers
+from edgesim.services.cloudfront.invalidation import matches_any
+from edgesim.services.cloudfront.key import CacheKey
+from edgesim.services.cloudfront.message import Headers
 
 __all__ = ["CachedObject", "Freshness", "HttpStore", "seconds_to_ns"]
 

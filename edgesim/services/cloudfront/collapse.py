@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
-from edgesim.cdn.key import OriginRequestPolicy
-from edgesim.cdn.message import HeaderInput, Headers
-from edgesim.cdn.ttl import CachePolicy, parse_cache_control
+from edgesim.services.cloudfront.key import OriginRequestPolicy
+from edgesim.services.cloudfront.message import HeaderInput, Headers
+from edgesim.services.cloudfront.ttl import CachePolicy, parse_cache_control
 
 __all__ = [
     "CollapseRegistry",

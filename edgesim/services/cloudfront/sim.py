@@ -13,22 +13,23 @@ Error, OriginShieldHit (counted separately: ``regional_hits``).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edgesim.cache.compact import MAX_OBJECT_BYTES, CompactLRUCache
-from edgesim.cache.compact import make_fast_cache as make_cache
-from edgesim.cdn import behaviors as cdn_behaviors
-from edgesim.cdn import key as cdn_key
-from edgesim.cdn import pipeline as cdn_pipeline
-from edgesim.cdn import ttl as cdn_ttl
+from edgesim.cache.compact import MAX_OBJECT_BYTES
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
+from edgesim.services.cloudfront import behaviors as cdn_behaviors
+from edgesim.services.cloudfront import invalidation as cdn_invalidation
+from edgesim.services.cloudfront import key as cdn_key
+from edgesim.services.cloudfront import pipeline as cdn_pipeline
+from edgesim.services.cloudfront import ttl as cdn_ttl
+from edgesim.services.cloudfront import vector
+from edgesim.services.cloudfront.vector import ERROR, HIT, MISS, REFRESH_HIT, RESULTS, SHIELD_HIT
 from edgesim.services.endpoints import EndpointSpec, EndpointTarget
 from edgesim.sim.batch import Batch, Flow, Outcome
 from edgesim.sim.context import SimContext
@@ -40,11 +41,9 @@ F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 
-RESULTS = ("", "Hit", "RefreshHit", "Miss", "Error", "OriginShieldHit")
 #: Cache keys are (cacheable workload number << 27) | object id, in 31 bits.
 KEY_OBJECT_BITS = 27
 MAX_CACHEABLE_WORKLOADS = 16
-HIT, REFRESH_HIT, MISS, ERROR, SHIELD_HIT = 1, 2, 3, 4, 5
 
 #: CloudFront price classes by the edge locations' price-class groups (aws-world ids).
 PRICE_CLASSES: dict[str, set[str] | None] = {
@@ -59,8 +58,6 @@ PRICE_CLASSES: dict[str, set[str] | None] = {
     },
     "all": None,
 }
-_MAX_AGE = re.compile(r"(?:^|[,\s])(s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECASE)
-_NO_STORE = re.compile(r"(?:^|[,\s])(no-store|private|no-cache)(?:$|[,\s])", re.IGNORECASE)
 
 
 class S3OriginSpec(BaseModel):
@@ -205,6 +202,16 @@ class CachesSpec(BaseModel):
     eviction: Literal["lru", "sieve", "s3-fifo"] = "lru"
 
 
+class CustomErrorResponseSpec(BaseModel):
+    """A custom error response: how long errors with this status are cached."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    error_code: Literal[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504]
+    error_caching_min_ttl: Duration = Field(
+        default="10s", validate_default=True, description="Error Caching Minimum TTL"
+    )
+
+
 class DistributionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -224,6 +231,9 @@ class DistributionSpec(BaseModel):
     error_caching_min_ttl: Duration = Field(
         default="10s", validate_default=True, description="error caching minimum TTL"
     )
+    custom_error_responses: list[CustomErrorResponseSpec] = Field(
+        default_factory=list, description="per-status Error Caching Minimum TTLs"
+    )
     collapse: bool = Field(default=True, description="request collapsing at each tier")
     invalidation_delay: Duration = Field(
         default="60s", validate_default=True, description="time an invalidation takes"
@@ -242,7 +252,7 @@ def policy_spec(p: CachePolicySpec | None, default: CachePolicySpec) -> CachePol
 
 
 def cdn_policy(p: CachePolicySpec, name: str = "custom") -> cdn_ttl.CachePolicy:
-    """The I/O-free :class:`edgesim.cdn.ttl.CachePolicy` for a scenario cache policy."""
+    """The I/O-free :class:`~edgesim.services.cloudfront.ttl.CachePolicy` of a scenario policy."""
     return cdn_ttl.CachePolicy(
         name=name,
         min_ttl_s=p.min_ttl / 1e9,
@@ -326,6 +336,9 @@ def cdn_distribution(spec: DistributionSpec) -> cdn_pipeline.Distribution:
         domain=f"d{abs(hash_name(spec.name + '.domain')) % 16**13:013x}.cloudfront.net",
         behaviors=table,
         error_caching_min_ttl_s=spec.error_caching_min_ttl / 1e9,
+        error_caching_min_ttl_by_status=tuple(
+            (int(c.error_code), c.error_caching_min_ttl / 1e9) for c in spec.custom_error_responses
+        ),
     )
 
 
@@ -336,21 +349,6 @@ def hash_name(text: str) -> int:
     return zlib.crc32(text.encode()) * 2654435761 % 2**48
 
 
-def ttl_seconds(cache_control: str | None, policy: CachePolicySpec) -> float:
-    """CloudFront's TTL for an origin response (cloudfront.md, "TTL precedence"): with
-    max-age/s-maxage the value is clamped to [min, max]; without, the default TTL; no-store,
-    no-cache and private give the minimum TTL."""
-    lo, hi, dflt = policy.min_ttl / 1e9, policy.max_ttl / 1e9, policy.default_ttl / 1e9
-    if cache_control:
-        if _NO_STORE.search(cache_control):
-            return lo
-        ages = {k.lower(): int(v) for k, v in _MAX_AGE.findall(cache_control)}
-        if ages:
-            age = ages.get("s-maxage", ages.get("max-age", 0))
-            return min(max(age, lo), hi)
-    return min(max(dflt, lo), hi)
-
-
 @dataclass
 class _Route:
     """How one workload's requests go through a distribution (its cache behaviour)."""
@@ -358,13 +356,15 @@ class _Route:
     behavior: str
     origin: int
     secondary: int
-    failover_codes: frozenset[int]
-    allowed: bool
+    failover: npt.NDArray[np.bool_]
+    """``failover[status]``: the primary's status sends the request to the secondary."""
     cacheable: bool
     ttl_ns: int
-    stale_on_error: bool
-    error_ttl_ns: int
-    collapse: bool
+
+
+#: The simulator's origins send this validator with every object (content does not change
+#: during a run), so an expired copy is revalidated: 304, RefreshHit.
+RUN_ETAG = '"edgesim-v1"'
 
 
 class Distribution(Target):
@@ -397,28 +397,62 @@ class Distribution(Target):
         self.recs = np.array([ctx.idx(n.key) for n in recs], dtype=np.int64)
         self.shield = ctx.idx(f"region:{spec.origin_shield}") if spec.origin_shield else -1
         self.ttl_ns = 60_000_000_000  # CloudFront answers its own domain with a 60 s TTL
-        self.edge_caches: dict[int, Any] = {}
-        self.rec_caches: dict[int, Any] = {}
-        self.shield_cache = make_cache(spec.caches.eviction, spec.caches.shield)
-        self.routes = [self._route(w) for w in workloads]
-        self.cacheable = np.array([r.cacheable for r in self.routes], dtype=bool)
-        self.allowed = np.array([r.allowed for r in self.routes], dtype=bool)
-        self.ttl_by_workload = np.array([r.ttl_ns for r in self.routes], dtype=np.int64)
+        # -- request classes: one per workload, decided by the semantics (vector.class_rules)
+        self.classes: list[vector.ClassRules] = []
+        self.routes: list[_Route] = []
+        self.key_paths: list[tuple[str, str]] = []
+        """Cache key id -> (path prefix, query string) for invalidations."""
+        key_ids: dict[str, int] = {}
+        class_key: list[int] = []
+        for w in workloads:
+            prefix = str(w.path_prefix).rstrip("/")
+            rh = [("ETag", RUN_ETAG)]
+            if w.cache_control:
+                rh.insert(0, ("Cache-Control", w.cache_control))
+            rules = vector.class_rules(
+                self.model,
+                w.method,
+                f"{prefix}/0",
+                response_headers=rh,
+                collapse=spec.collapse,
+            )
+            stored = rules.stored and w.objects is not None
+            self.classes.append(replace(rules, stored=stored))
+            kid = key_ids.setdefault(rules.key_text, len(key_ids)) if stored else 0
+            if stored and kid == len(self.key_paths):
+                self.key_paths.append((prefix, ""))
+            class_key.append(kid)
+            primary, secondary = rules.target_origin, ""
+            codes: tuple[int, ...] = ()
+            group = self.groups.get(rules.target_origin)
+            if group is not None:
+                primary, secondary, codes = group.primary, group.secondary, tuple(group.failover_on)
+            self.routes.append(
+                _Route(
+                    behavior=rules.behavior,
+                    origin=self.origin_names.index(primary),
+                    secondary=self.origin_names.index(secondary) if secondary else -1,
+                    failover=vector.failover_table(w.method, codes),
+                    cacheable=stored,
+                    ttl_ns=rules.ttl_ns if stored else 0,
+                )
+            )
+        self.key_id = np.array(class_key, dtype=np.int64)
         self.origin_by_workload = np.array([r.origin for r in self.routes], dtype=np.int64)
-        self.stale_ok = np.array([r.stale_on_error for r in self.routes], dtype=bool)
-        self.collapse = np.array([r.collapse for r in self.routes], dtype=bool)
-        cacheable_workloads = [
-            w.method in ("GET", "HEAD") and w.objects is not None for w in workloads
-        ]
-        self.key_base = np.cumsum(cacheable_workloads) - 1
+        self.collapse = np.array([c.collapse for c in self.classes], dtype=bool)
+        self.cacheable = np.array([c.stored for c in self.classes], dtype=bool)
+        self.ok_status = np.array([c.ok_status for c in self.classes], dtype=np.int16)
+        self.chain = vector.TierChain(
+            self.classes,
+            (int(spec.caches.edge), int(spec.caches.regional), int(spec.caches.shield)),
+            spec.caches.eviction,
+        )
         self.s3_region: dict[int, str] = {}
         """Origin number -> region, for S3 origins (a REC in that region is bypassed)."""
         for i, n in enumerate(self.origin_names):
             o = self.origin_specs.get(n)
             if o is not None and o.s3 is not None:
                 self.s3_region[i] = o.s3.region
-        self.errors: dict[int, dict[int, tuple[int, int]]] = {}
-        """Cached errors: edge node -> key -> (until ns, status) (error caching, §1.6)."""
         self.filling: dict[int, int] = {}
         """(edge node << 31 | key) -> when the object being fetched arrives (collapsing)."""
         self.counts = np.zeros((len(RESULTS),), dtype=np.int64)
@@ -445,52 +479,6 @@ class Distribution(Target):
         self._pending: list[tuple[I64, npt.NDArray[np.int8]]] = []
 
     # ---- set-up ------------------------------------------------------------------------
-    def _route(self, w: Any) -> _Route:
-        """The behaviour for a workload's paths (its path prefix), decided once."""
-        path = w.path_prefix.rstrip("/") + "/0"
-        beh = self.model.behaviors.match(path)
-        primary, secondary, codes = beh.target_origin, "", frozenset[int]()
-        group = self.groups.get(beh.target_origin)
-        if group is not None:
-            primary, secondary = group.primary, group.secondary
-            codes = frozenset(int(c) for c in group.failover_on)
-        decision = cdn_ttl.decide_ttl(
-            beh.cache_policy,
-            200,
-            [("Cache-Control", w.cache_control)] if w.cache_control else [],
-            0.0,
-            method=w.method,
-            error_caching_min_ttl_s=self.spec.error_caching_min_ttl / 1e9,
-        )
-        cc = cdn_ttl.parse_cache_control(w.cache_control)
-        max_age = cdn_ttl.delta_seconds(cc, "s-maxage")
-        if max_age is None:
-            max_age = cdn_ttl.delta_seconds(cc, "max-age")
-        no_collapse = beh.cache_policy.min_ttl_s == 0 and (
-            any(d in cc for d in ("private", "no-store", "no-cache"))
-            or max_age == 0
-            or beh.cache_policy.caching_disabled
-            or beh.cache_policy.cookies != "none"
-        )
-        cacheable = (
-            w.method in ("GET", "HEAD")
-            and w.objects is not None
-            and decision.cacheable
-            and decision.ttl_s > 0
-        )
-        return _Route(
-            behavior=beh.path_pattern,
-            origin=self.origin_names.index(primary),
-            secondary=self.origin_names.index(secondary) if secondary else -1,
-            failover_codes=codes if w.method in ("GET", "HEAD") else frozenset(),
-            allowed=w.method in beh.allowed_methods,
-            cacheable=cacheable,
-            ttl_ns=int(decision.ttl_s * 1e9) if cacheable else 0,
-            stale_on_error=decision.sie_s is None or decision.sie_s > 0,
-            error_ttl_ns=int(max(self.spec.error_caching_min_ttl / 1e9, max_age or 0) * 1e9),
-            collapse=self.spec.collapse and not no_collapse,
-        )
-
     def _edge_for(self, where: I32) -> I32:
         key = ("cf_edge", self.spec.name, self.ctx.world.version)
         table = self.ctx._tables.get(key)
@@ -536,12 +524,23 @@ class Distribution(Target):
     def is_up(self, ctx: SimContext) -> bool:
         return True
 
-    def _cache(self, tier: dict[int, Any], node: int, capacity: int) -> Any:
-        c = tier.get(node)
-        if c is None:
-            c = make_cache(self.spec.caches.eviction, capacity)
-            tier[node] = c
-        return c
+    def _tier_nodes(self, ctx: SimContext, pops: I64, origin_of: I64) -> tuple[I64, I64]:
+        """The regional edge cache and Origin Shield of each request (-1: none). A REC in
+        an S3 origin's own region is bypassed; Origin Shield is skipped while its region is
+        down, and when the request already passes that region's REC (cloudfront.md §1.1)."""
+        rec = self._rec_for(pops).copy()
+        for oi, region in self.s3_region.items():
+            same = (origin_of == oi) & (rec >= 0)
+            for r_node in np.unique(rec[same]).tolist():
+                if self.rec_region(int(r_node)) == region:
+                    rec[same & (rec == r_node)] = -1
+        shield = np.full(len(pops), -1, dtype=np.int64)
+        if self.shield >= 0 and ctx.node_keys[self.shield] not in ctx.world.down_nodes:
+            shield[:] = self.shield
+            for r_node in np.unique(rec[rec >= 0]).tolist():
+                if self.rec_region(int(r_node)) == self.spec.origin_shield:
+                    shield[rec == r_node] = -1
+        return rec, shield
 
     # ---- serving -----------------------------------------------------------------------
     def serve(self, ctx: SimContext, batch: Batch, flow: Flow, out: Outcome) -> F64:
@@ -554,137 +553,107 @@ class Distribution(Target):
         out.pop[idx] = flow.src
         wl = batch.workload[idx].astype(np.int64)
         t = flow.start_ns
-        result = np.full(n, MISS, dtype=np.int8)
-        # Methods the behaviour does not allow: CloudFront answers 403 itself.
-        refused = ~self.allowed[wl]
-        if refused.any():
-            out.fail(idx[refused], 403)
-            result[refused] = ERROR
-        cacheable = (
-            self.cacheable[wl]
-            & ~refused
-            & (batch.size[idx] <= MAX_OBJECT_BYTES)  # larger objects are not cached here
-        )
-        keys = (self.key_base[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
+        keys = (self.key_id[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
         sizes = np.maximum(batch.size[idx], 1)
-        ttl = self.ttl_by_workload[wl]
         origin_of = self.origin_by_workload[wl]
-        active = ~refused
-        # --- errors cached at the edge (404, 5xx… for the error caching TTL)
-        if self.errors:
-            err = self._cached_errors(pops, keys, t, cacheable, out, idx)
-            result[err] = ERROR
-            active &= ~err
-            cacheable &= ~err
         # A miss can be filled only while its origin (or its group's secondary) is up: the
-        # world does not change within a chunk, so otherwise tiers only look up.
-        fillable_origin = np.array(
-            [self._fillable(i) for i in range(len(self.origin_list))], dtype=bool
+        # world does not change within a chunk; a down endpoint answers 503.
+        fillable = np.array([self._fillable(i) for i in range(len(self.origin_list))], dtype=bool)[
+            origin_of
+        ]
+        rec, shield = self._tier_nodes(ctx, pops, origin_of)
+        co = self.chain.serve(
+            t,
+            pops,
+            rec,
+            shield,
+            wl,
+            keys,
+            sizes,
+            fillable,
+            np.full(n, 503, dtype=np.int16),
+            cacheable_size=batch.size[idx] <= MAX_OBJECT_BYTES,
         )
-        fillable = fillable_origin[origin_of]
-        # --- edge tier, each edge location on its own, in time order
-        need_rec = np.zeros(n, dtype=bool)
-        stale_at_edge = np.zeros(n, dtype=bool)
-        for pop in np.unique(pops[cacheable]):
-            cache = self._cache(self.edge_caches, int(pop), self.spec.caches.edge)
-            for can_fill in (True, False):
-                sel = np.flatnonzero(cacheable & (pops == pop) & (fillable == can_fill))
-                if len(sel) == 0:
-                    continue
-                replay = _replay if can_fill else _lookup_only
-                r = replay(cache, keys[sel], sizes[sel], t[sel], ttl[sel])
-                result[sel[r == 1]] = HIT
-                need_rec[sel[r != 1]] = True
-                stale_at_edge[sel[r == 2]] = True
-        # --- regional edge caches (not for S3 origins in the REC's own region)
-        to_origin = active & ~cacheable  # uncacheable requests skip the regional tier
+        result = co.result
+        # -- the hops up the tiers
+        counted = t >= ctx.warmup_ns
         src = pops.copy()
-        if need_rec.any():
-            rec = self._rec_for(pops)
-            if self.s3_region:
-                for oi, region in self.s3_region.items():
-                    same = need_rec & (origin_of == oi) & (rec >= 0)
-                    for r_node in np.unique(rec[same]):
-                        if self.rec_region(int(r_node)) == region:
-                            rec[same & (rec == r_node)] = -1
-            sel_all = np.flatnonzero(need_rec & (rec >= 0))
-            to_origin |= need_rec & (rec < 0)
-            if len(sel_all):
-                rtt = 2 * ctx.site_one_way_ms_pairs(pops[sel_all], rec[sel_all])
-                up_ms[sel_all] += rtt
-                out.hop("edge→regional")[idx[sel_all]] += rtt
-                counted = t[sel_all] >= ctx.warmup_ns
-                self.regional_lookups += int(counted.sum())
-                self.regional_bytes += int(sizes[sel_all][counted].sum())
-                for r_node in np.unique(rec[sel_all]):
-                    sel = sel_all[rec[sel_all] == r_node]
-                    cache = self._cache(self.rec_caches, int(r_node), self.spec.caches.regional)
-                    for can_fill in (True, False):
-                        part = sel[fillable[sel] == can_fill]
-                        if len(part) == 0:
-                            continue
-                        replay = _replay if can_fill else _lookup_only
-                        rr = replay(cache, keys[part], sizes[part], t[part], ttl[part])
-                        hit = rr == 1
-                        c = t[part] >= ctx.warmup_ns
-                        self.regional_hits += int((hit & c).sum())
-                        self.regional_bytes_hit += int(sizes[part][hit & c].sum())
-                        to_origin[part[~hit]] = True
-                src[sel_all] = rec[sel_all]
-        # --- Origin Shield (bypassed while its region is down)
-        shield_up = self.shield >= 0 and ctx.node_keys[self.shield] not in ctx.world.down_nodes
-        if shield_up:
-            sel = np.flatnonzero(to_origin & cacheable)
-            if len(sel):
-                rtt = 2 * ctx.site_one_way_ms_pairs(src[sel], np.full(len(sel), self.shield))
-                up_ms[sel] += rtt
-                out.hop("regional→shield")[idx[sel]] += rtt
-                hit = np.zeros(len(sel), dtype=bool)
-                for can_fill in (True, False):
-                    m = fillable[sel] == can_fill
-                    if not m.any():
-                        continue
-                    replay = _replay if can_fill else _lookup_only
-                    part = sel[m]
-                    hit[m] = (
-                        replay(self.shield_cache, keys[part], sizes[part], t[part], ttl[part]) == 1
-                    )
-                c = t[sel] >= ctx.warmup_ns
-                self.shield_lookups += int(c.sum())
-                self.shield_hits += int((hit & c).sum())
-                self.shield_bytes += int(sizes[sel][c].sum())
-                self.shield_bytes_hit += int(sizes[sel][hit & c].sum())
-                result[sel[hit]] = SHIELD_HIT
-                to_origin[sel[hit]] = False
-                src[sel] = self.shield
-        # --- origin (origin groups fail over to their secondary)
-        sel = np.flatnonzero(to_origin & active)
+        at_rec = np.flatnonzero((co.reached >= vector.REGIONAL) & (rec >= 0))
+        if len(at_rec):
+            rtt = 2 * ctx.site_one_way_ms_pairs(pops[at_rec], rec[at_rec])
+            up_ms[at_rec] += rtt
+            out.hop("edge→regional")[idx[at_rec]] += rtt
+            src[at_rec] = rec[at_rec]
+            c = counted[at_rec]
+            hit = co.level[at_rec] == vector.REGIONAL
+            self.regional_lookups += int(c.sum())
+            self.regional_bytes += int(sizes[at_rec][c].sum())
+            self.regional_hits += int((hit & c).sum())
+            self.regional_bytes_hit += int(sizes[at_rec][hit & c].sum())
+        at_shield = np.flatnonzero(co.reached == vector.SHIELD)
+        if len(at_shield):
+            rtt = 2 * ctx.site_one_way_ms_pairs(src[at_shield], shield[at_shield])
+            up_ms[at_shield] += rtt
+            out.hop("regional→shield")[idx[at_shield]] += rtt
+            src[at_shield] = shield[at_shield]
+            c = counted[at_shield]
+            hit = co.level[at_shield] == vector.SHIELD
+            self.shield_lookups += int(c.sum())
+            self.shield_hits += int((hit & c).sum())
+            self.shield_bytes += int(sizes[at_shield][c].sum())
+            self.shield_bytes_hit += int(sizes[at_shield][hit & c].sum())
+        # -- the origin (origin groups fail over to their secondary)
+        sel = np.flatnonzero(co.fetch)
         if len(sel):
             self._fetch(ctx, batch, out, idx, sel, src, origin_of, wl, t, sizes, up_ms)
-            failed = sel[~out.ok[idx[sel]]]
-            # stale-if-error: an expired copy at the edge is served instead of the error
-            stale = failed[stale_at_edge[failed] & self.stale_ok[wl[failed]]]
-            if len(stale):
-                out.ok[idx[stale]] = True
-                out.status[idx[stale]] = 200
-                result[stale] = HIT
-                self.stale_served += int((t[stale] >= ctx.warmup_ns).sum())
-                for r in stale.tolist():  # the copy stays, still expired
-                    cache = self.edge_caches.get(int(pops[r]))
-                    if cache is not None:
-                        cache.put(int(keys[r]), int(sizes[r]), int(t[r]), int(t[r]))
-            failed = np.setdiff1d(failed, stale)
-            result[failed] = ERROR
-            failed_c = failed[cacheable[failed]]
-            self._forget(failed_c, keys, pops, t)
-            self._remember_errors(failed_c, pops, keys, t, wl, out, idx)
-        ok = out.ok[idx]
-        result[stale_at_edge & ok & (result == MISS)] = REFRESH_HIT
+            failed = sel[~out.ok[idx[sel]] & ~co.walked[sel] & self.cacheable[wl[sel]]]
+            for r in failed.tolist():  # the origin failed a single request
+                self._failed(co, r, int(t[r]), pops, rec, shield, wl, keys, sizes, out, idx)
+        co.settle(out.status[idx], self.ok_status[wl])
+        out.ok[idx] = co.status < 400
+        out.status[idx] = co.status
+        held = co.walked & co.fetch & (co.status == 200)
+        self.stale_served += int((held & counted).sum())
+        from_cache = (result == ERROR) & ~co.fetch & (co.status != 403)
+        self.errors_from_cache += int((from_cache & counted).sum())
+        cacheable = self.cacheable[wl] & (result != ERROR) & (co.status != 403)
         self._collapse(ctx, batch, out, idx, pops, keys, t, wl, result, cacheable, up_ms)
         out.result[idx] = result
         self._pending.append((idx, result))
-        self._count(ctx, t, pops, result, cacheable, sizes)
+        self._count(ctx, t, pops, result, self.cacheable[wl] & (co.status != 403), sizes)
         return up_ms
+
+    def _failed(
+        self,
+        co: vector.ChainOut,
+        r: int,
+        t: int,
+        pops: I64,
+        rec: I64,
+        shield: I64,
+        wl: I64,
+        keys: I64,
+        sizes: I64,
+        out: Outcome,
+        idx: I64,
+    ) -> None:
+        """An up origin failed one request that the bulk replay stored: the tiers forget
+        the object and the error is answered (or a stale edge copy), as EdgePipeline does."""
+        path = [
+            (lv, int(node))
+            for lv, node in enumerate((pops[r], rec[r], shield[r]))
+            if node >= 0 and lv <= co.reached[r]
+        ]
+        k, size = int(keys[r]), int(sizes[r])
+        for lv, node in path:
+            self.chain.cache(lv, node).remove(k)
+        stale = []
+        if co.stale_at_edge[r]:
+            self.chain.cache(vector.EDGE, path[0][1]).put(k, size, t, t)
+            stale = [vector.EDGE]
+        status = int(out.status[idx[r]])
+        res, st, ttl, level = self.chain.fail(t, path, int(wl[r]), k, size, status, stale)
+        co.result[r], co.status[r], co.ttl_ns[r], co.level[r] = res, st, ttl, level
 
     def _fillable(self, oi: int) -> bool:
         route = next((r for r in self.routes if r.origin == oi), None)
@@ -726,8 +695,7 @@ class Distribution(Target):
                 up_ms[part] += got
                 continue
             status = out.status[idx[part]]
-            codes = np.array(sorted(route.failover_codes), dtype=np.int16)
-            over = ~out.ok[idx[part]] & np.isin(status, codes)
+            over = ~out.ok[idx[part]] & route.failover[np.clip(status, 0, 599)]
             if down:
                 # no connection: CloudFront waits ConnectionTimeout × ConnectionAttempts
                 o = self.origin_specs.get(self.origin_names[oi])
@@ -743,34 +711,6 @@ class Distribution(Target):
             out.hop("origin failover")[idx[rows]] += got[over]
             sub = Flow(idx[rows], src[rows].astype(np.int32), t[rows])
             up_ms[rows] += self.origin_list[sec].serve(ctx, batch, sub, out)
-
-    def _cached_errors(
-        self, pops: I64, keys: I64, t: I64, cacheable: npt.NDArray[np.bool_], out: Outcome, idx: I64
-    ) -> npt.NDArray[np.bool_]:
-        hit = np.zeros(len(pops), dtype=bool)
-        for pop in list(self.errors):
-            table = self.errors[pop]
-            rows = np.flatnonzero(cacheable & (pops == pop))
-            for r in rows.tolist():
-                got = table.get(int(keys[r]))
-                if got is not None and t[r] < got[0]:
-                    hit[r] = True
-                    out.fail(idx[r : r + 1], got[1])
-            if rows.size and t[rows].max() >= max((u for u, _ in table.values()), default=0):
-                self.errors.pop(pop)  # everything in it has expired
-        self.errors_from_cache += int(hit.sum())
-        return hit
-
-    def _remember_errors(
-        self, rows: I64, pops: I64, keys: I64, t: I64, wl: I64, out: Outcome, idx: I64
-    ) -> None:
-        """Errors CloudFront caches (404, 414, 500-504) are kept for the error TTL (§1.6)."""
-        for r in rows.tolist():
-            status = int(out.status[idx[r]])
-            if status not in (404, 414, 500, 501, 502, 503, 504):
-                continue
-            until = int(t[r]) + self.routes[int(wl[r])].error_ttl_ns
-            self.errors.setdefault(int(pops[r]), {})[int(keys[r])] = (until, status)
 
     def _collapse(
         self,
@@ -860,9 +800,16 @@ class Distribution(Target):
         self.bytes_total += int(sizes[cacheable_ok].sum())
         self.cacheable_requests += int(cacheable_ok.sum())
         self.cacheable_hits += int((cacheable_ok & (result == HIT)).sum())
-        for pop in np.unique(pops_c):
-            row = self.per_pop.setdefault(int(pop), np.zeros(len(RESULTS), dtype=np.int64))
-            row += np.bincount(res_c[pops_c == pop], minlength=len(RESULTS))
+        if len(pops_c):
+            uniq, inv = np.unique(pops_c, return_inverse=True)
+            k = len(RESULTS)
+            table = np.bincount(inv * k + res_c, minlength=len(uniq) * k).reshape(-1, k)
+            for pop, row in zip(uniq.tolist(), table, strict=True):
+                got = self.per_pop.get(pop)
+                if got is None:
+                    self.per_pop[pop] = row.astype(np.int64)
+                else:
+                    got += row
 
     def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
         """Record each served request's total latency by result type (after the engine adds
@@ -873,20 +820,16 @@ class Distribution(Target):
             self.latency.record(result[keep].astype(np.int64), lat_us)
         self._pending.clear()
 
-    def _forget(self, rows: I64, keys: I64, pops: I64, t: I64) -> None:
-        """A failed origin fetch stores nothing: drop what the miss path inserted."""
-        if len(rows) == 0:
-            return
-        rec = self._rec_for(pops[rows]) if len(self.recs) else np.full(len(rows), -1)
-        for i, r in enumerate(rows.tolist()):
-            k = int(keys[r])
-            edge = self.edge_caches.get(int(pops[r]))
-            if edge is not None:
-                edge.remove(k)
-            regional = self.rec_caches.get(int(rec[i]))
-            if regional is not None:
-                regional.remove(k)
-            self.shield_cache.remove(k)
+    def invalidate(self, paths: list[str]) -> int:
+        """Remove the objects ``paths`` cover from every tier (invalidation.matches_any)."""
+        ps = tuple(paths)
+
+        def pred(key: int) -> bool:
+            prefix, query = self.key_paths[key >> KEY_OBJECT_BITS]
+            obj = key & ((1 << KEY_OBJECT_BITS) - 1)
+            return cdn_invalidation.matches_any(ps, f"{prefix}/{obj}", query)
+
+        return self.chain.invalidate(pred)
 
     def hit_ratio(self, tier: str | None = None) -> float:
         """Edge hits over cacheable requests (CloudFront's CacheHitRate: POST/PUT and errors
@@ -946,43 +889,6 @@ class Distribution(Target):
         }
 
 
-def _replay(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[np.uint8]:
-    out: npt.NDArray[np.uint8] = cache.process(keys, sizes, t, ttl)
-    return out
-
-
-def _lookup_only(cache: Any, keys: I64, sizes: I64, t: I64, ttl: I64) -> npt.NDArray[np.uint8]:
-    """Look up without storing (the origin cannot fill misses)."""
-    if isinstance(cache, CompactLRUCache):
-        out: npt.NDArray[np.uint8] = cache.process(keys, sizes, t, ttl, admit=False)
-        return out
-    return np.fromiter(
-        (cache.get(int(k), int(tt)) for k, tt in zip(keys, t, strict=True)),
-        dtype=np.uint8,
-        count=len(keys),
-    )
-
-
-def object_path(workloads: list[Any], key: int) -> str:
-    """The URL path of cache key ``key`` (cacheable workload number << 27 | object id)."""
-    cacheable = [w for w in workloads if w.method in ("GET", "HEAD") and w.objects is not None]
-    w = cacheable[key >> KEY_OBJECT_BITS]
-    return f"{w.path_prefix.rstrip('/')}/{key & ((1 << KEY_OBJECT_BITS) - 1)}"
-
-
-def invalidation_matcher(patterns: list[str], workloads: list[Any]) -> Any:
-    """A predicate on cache keys for invalidation paths; ``*`` is allowed only at the end,
-    as in CloudFront (cloudfront.md)."""
-    exact = {p for p in patterns if not p.endswith("*")}
-    prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
-
-    def pred(key: int) -> bool:
-        path = object_path(workloads, key)
-        return path in exact or path.startswith(prefixes)
-
-    return pred
-
-
 class CloudFront(Service):
     section: ClassVar[str] = "cloudfront"
     summary: ClassVar[str] = "CloudFront distributions: origins, tiered caches, price class"
@@ -997,7 +903,9 @@ class CloudFront(Service):
         self.dists: dict[str, Distribution] = {}
         self.s3_origins: list[EndpointTarget] = []
         self.invalidations: list[dict[str, Any]] = []
-        self._due: list[tuple[int, dict[str, Any]]] = []
+        self._due: dict[str, dict[str, Any]] = {}
+        """Invalidation id -> its report entry, until it completes."""
+        self._trackers: dict[str, cdn_invalidation.InvalidationTracker] = {}
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
         n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
@@ -1107,6 +1015,19 @@ class CloudFront(Service):
                             expected="one of: " + ", ".join(sorted(names)),
                         )
                     )
+            patterns = [b.path for b in d.behaviors]
+            try:
+                for j, i in cdn_behaviors.shadowing(patterns):
+                    problems.append(
+                        Problem(
+                            f"path pattern '{patterns[j]}' can never match: the earlier "
+                            f"behaviour '{patterns[i]}' matches every path it matches",
+                            path=f"{where}.behaviors[{j}].path",
+                            expected="more specific patterns before more general ones",
+                        )
+                    )
+            except ValueError:
+                pass  # a bad pattern: reported below
             if not problems:
                 try:
                     cdn_distribution(d)
@@ -1147,11 +1068,10 @@ class CloudFront(Service):
         paths = payload.get("paths", ["/*"])
         if not isinstance(paths, list) or not paths:
             return "paths must be a list of paths"
-        for p in paths:
-            if not isinstance(p, str) or not p.startswith("/"):
-                return f"invalidation path {p!r} must start with /"
-            if "*" in p[:-1]:
-                return f"invalidation path {p!r}: a * may only be the last character"
+        try:
+            cdn_invalidation.validate_paths(paths)
+        except cdn_invalidation.InvalidationError as exc:
+            return str(exc)
         return None
 
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
@@ -1170,27 +1090,27 @@ class CloudFront(Service):
             "objects_removed": 0,
         }
         self.invalidations.append(entry)
-        self._due.append((at_ns + dist.spec.invalidation_delay, entry))
+        tracker = self._trackers.get(dist.spec.name)
+        if tracker is None:
+            tracker = self._trackers[dist.spec.name] = cdn_invalidation.InvalidationTracker(
+                dist.spec.invalidation_delay / 1e9
+            )
+        try:  # CloudFront's in-progress limits (3,000 file paths, 15 wildcards)
+            inv = tracker.create(dist.model.id, entry["paths"], at_ns / 1e9)
+        except cdn_invalidation.InvalidationError as exc:
+            entry["refused"] = str(exc)
+            return
+        self._due[inv.id] = entry
         self._run_due(at_ns)
 
     def _run_due(self, now_ns: int) -> None:
         """Invalidations take effect when they complete (``invalidation_delay`` after the
         request; applied at the first chunk boundary at or after that moment)."""
-        keep = []
-        for due, entry in self._due:
-            if due > now_ns:
-                keep.append((due, entry))
-                continue
-            dist = self.dists[entry["distribution"]]
-            pred = invalidation_matcher(entry["paths"], self.ctx.workloads)
-            removed = 0
-            for tier in (dist.edge_caches, dist.rec_caches):
-                for c in tier.values():
-                    removed += c.remove_if(pred)
-            removed += dist.shield_cache.remove_if(pred)
-            entry["objects_removed"] = removed
-            entry["completed_at_s"] = max(due, now_ns) / 1e9
-        self._due = keep
+        for name, tracker in self._trackers.items():
+            for inv in tracker.pop_due(now_ns / 1e9):
+                entry = self._due.pop(inv.id)
+                entry["objects_removed"] = self.dists[name].invalidate(list(inv.paths))
+                entry["completed_at_s"] = max(inv.completes_s, now_ns / 1e9)
 
     def observe(self, batch: Batch, out: Outcome, total_ms: F64) -> None:
         for d in self.dists.values():
@@ -1222,4 +1142,4 @@ class CloudFront(Service):
 
 
 SERVICES = (CloudFront,)
-__all__ = ["RESULTS", "CloudFront", "EdgeLocation", "NodeKind", "ttl_seconds"]
+__all__ = ["RESULTS", "CloudFront", "Distribution", "EdgeLocation", "NodeKind"]

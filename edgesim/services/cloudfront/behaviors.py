@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from edgesim.cdn.key import OriginRequestPolicy
-from edgesim.cdn.ttl import CachePolicy
+from edgesim.services.cloudfront.key import OriginRequestPolicy
+from edgesim.services.cloudfront.ttl import CachePolicy
 
 __all__ = [
     "ALL_METHODS",
@@ -51,6 +51,28 @@ def validate_pattern(pattern: str) -> None:
     if not _ALLOWED.fullmatch(pattern):
         bad = sorted({c for c in pattern if not _ALLOWED.fullmatch(c)})
         raise ValueError(f"path pattern {pattern!r} has characters not allowed: {bad}")
+
+
+def shadowing(patterns: list[str]) -> list[tuple[int, int]]:
+    """``(j, i)`` pairs where pattern ``j`` can never match because the earlier pattern
+    ``i`` (behaviours are tried in order) matches every path ``j`` matches: ``i`` is a
+    literal prefix followed by a final ``*`` and ``j`` starts with that prefix (edgesim's
+    check; CloudFront accepts such behaviours, which then never serve a request)."""
+    out: list[tuple[int, int]] = []
+    norm = [normalise_pattern(p) for p in patterns]
+    for j, pj in enumerate(norm):
+        for i, pi in enumerate(norm[:j]):
+            head = pi[:-1]
+            if (
+                pj != pi
+                and pi.endswith("*")
+                and "*" not in head
+                and "?" not in head
+                and pj.startswith(head)
+            ):
+                out.append((j, i))
+                break
+    return out
 
 
 def normalise_pattern(pattern: str) -> str:

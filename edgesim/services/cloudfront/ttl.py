@@ -15,9 +15,9 @@ none                               Default                 max(Min, Default)
                                                            ``stale-if-error=0``)
 =================================  ======================  ==============================
 
-``s-maxage`` beats ``max-age``; ``max-age`` beats ``Expires``. Error statuses follow §1.6:
-404, 414 and 500–504 are always cached for max(error caching minimum TTL, ``s-maxage`` /
-``max-age``); 400, 403, 405, 412 and 415 only when the origin sent ``max-age``/``s-maxage``.
+``s-maxage`` beats ``max-age``; ``max-age`` beats ``Expires``. Error statuses follow
+:func:`error_ttl_s` (AWS pages "How CloudFront processes HTTP 4xx and 5xx status codes from
+your origin" and "Control how long CloudFront caches errors").
 Choices where the spec is silent are marked "edgesim's choice" here and in
 ``docs/cloudfront-http.md``.
 """
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from edgesim.cdn.message import HeaderInput, Headers, parse_http_date
+from edgesim.services.cloudfront.message import HeaderInput, Headers, parse_http_date
 
 __all__ = [
     "ALWAYS_CACHED_ERRORS",
@@ -44,6 +44,7 @@ __all__ = [
     "ListMode",
     "decide_ttl",
     "delta_seconds",
+    "error_ttl_s",
     "parse_cache_control",
 ]
 
@@ -215,6 +216,63 @@ def _explicit_max_age(cc: Mapping[str, str | None]) -> tuple[int | None, str]:
     return delta_seconds(cc, "max-age"), "max-age"
 
 
+ERRORS_HONOURING_NO_STORE: Final = frozenset({404, 410, 414, 501})
+"""Error statuses for which ``no-store``/``no-cache``/``private`` prevent caching (AWS page
+"Control how long CloudFront caches errors"); for every other error these are ignored."""
+
+
+def error_ttl_s(
+    policy: CachePolicy,
+    status: int,
+    headers: HeaderInput | None,
+    now_s: float,
+    error_caching_min_ttl_s: float = DEFAULT_ERROR_CACHING_MIN_TTL_S,
+) -> float | None:
+    """How long CloudFront caches an error answer (seconds), or None when it is not cached.
+
+    ``headers`` are the origin's response headers, or None when the origin did not answer
+    (connection failure, timeout): the answer CloudFront generates then has no freshness
+    headers, so it is cached for the Error Caching Minimum TTL alone. The rule, from the AWS
+    pages "How CloudFront processes HTTP 4xx and 5xx status codes from your origin" and
+    "Control how long CloudFront caches errors":
+
+    * only 404, 414 and 500-504 are cached without freshness headers; 400, 403, 405, 412
+      and 415 only when the origin sent ``max-age``/``s-maxage``; nothing else (410, 416,
+      429, ...) is cached;
+    * with ``max-age``, ``s-maxage`` or ``Expires`` the error is cached for the larger of
+      that value (``max-age``/``s-maxage`` capped at the behaviour's maximum TTL) and the
+      Error Caching Minimum TTL;
+    * ``no-store``, ``no-cache`` or ``private`` prevent caching of 404, 410, 414 and 501
+      and are ignored for every other status;
+    * any other directive, or no header at all: the Error Caching Minimum TTL.
+    """
+    h = (
+        Headers(())
+        if headers is None
+        else (headers if isinstance(headers, Headers) else Headers(headers))
+    )
+    cc = parse_cache_control(h.get("cache-control"))
+    x, _ = _explicit_max_age(cc)
+    if not (
+        status in ALWAYS_CACHED_ERRORS or (status in CONDITIONALLY_CACHED_ERRORS and x is not None)
+    ):
+        return None
+    if status in ERRORS_HONOURING_NO_STORE and (
+        "no-store" in cc or "no-cache" in cc or "private" in cc
+    ):
+        return None
+    explicit = 0.0
+    if x is not None:
+        explicit = min(float(x), float(policy.max_ttl_s))
+    elif h.get("expires") is not None:
+        exp = parse_http_date(h.get("expires"))
+        date = parse_http_date(h.get("date"))
+        if exp is not None:
+            explicit = max(0.0, exp - (date if date is not None else now_s))
+    ttl = max(float(error_caching_min_ttl_s), explicit)
+    return ttl if ttl > 0 else None
+
+
 def decide_ttl(
     policy: CachePolicy,
     status: int,
@@ -249,14 +307,10 @@ def decide_ttl(
 
     x, which = _explicit_max_age(cc)
     if status >= 400:
-        # Spec §1.6. Cache time is max(error caching min TTL, s-maxage/max-age).
-        if status in ALWAYS_CACHED_ERRORS or (
-            status in CONDITIONALLY_CACHED_ERRORS and x is not None
-        ):
-            ttl = max(float(error_caching_min_ttl_s), float(x or 0))
-            if ttl > 0:
-                return CacheDecision(True, ttl, "error", swr, sie, is_error=True)
-        return no("status")
+        ttl_err = error_ttl_s(policy, status, h, now_s, error_caching_min_ttl_s)
+        if ttl_err is None:
+            return no("status")
+        return CacheDecision(True, ttl_err, "error", 0.0, 0.0, is_error=True)
 
     lo, hi = float(policy.min_ttl_s), float(policy.max_ttl_s)
 

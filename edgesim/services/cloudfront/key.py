@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from edgesim.cdn.message import Headers, Request
-from edgesim.cdn.ttl import CachePolicy, ListMode
+from edgesim.services.cloudfront.message import Headers, Request
+from edgesim.services.cloudfront.ttl import CachePolicy, ListMode
 
 __all__ = [
     "CacheKey",

@@ -1,0 +1,108 @@
+"""Claims about CloudFront in runs pinned by exact expectations (they fail when broken)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgesim.scenario.loader import load_scenario_text, prepare
+from edgesim.sim.report import build_report
+from edgesim.sim.results import Results
+
+SHIELD = """\
+edgesim: 1
+name: shield
+world: tiny
+seed: 1
+duration: 2m
+clients:
+  - metros: [tokyo, london, new-york]
+    requests_per_second: 30
+workloads:
+  - name: web
+    host: www.example.com
+    objects: {{count: 1, size: fixed(10KB)}}
+    cache_control: "max-age=86400"
+cloudfront:
+  distributions:
+    - name: site
+{shield}      origins:
+        - {{name: s3, s3: {{bucket: assets, region: us-east-1}}}}
+route53:
+  zones:
+    - name: example.com
+      records:
+        - {{name: www, alias: cloudfront:site}}
+"""
+
+
+def run(text: str) -> Results:
+    scn, index, file = load_scenario_text(text)
+    r = prepare(scn, index, file)
+    r.execute()
+    res = Results(r)
+    res.report = build_report(res)
+    return res
+
+
+def site(res: Results) -> dict[str, Any]:
+    out: dict[str, Any] = res.report["services"]["cloudfront"]["distributions"]["site"]
+    return out
+
+
+def test_origin_shield_offload_rises_by_a_known_amount() -> None:
+    """One object, cached for a day, requested from three metros whose edge locations
+    reach the S3 origin's region directly (the regional edge cache in us-east-1 is bypassed
+    for an S3 origin there, cloudfront.md §1.1). Without Origin Shield each edge location
+    fetches it once; with Origin Shield (eu-west-2) only the first request reaches the
+    origin and the other edge locations' first requests are OriginShieldHits."""
+    plain = site(run(SHIELD.format(shield="")))
+    shielded = site(run(SHIELD.format(shield="      origin_shield: eu-west-2\n")))
+    edges = len(plain["pops"])
+    assert edges == 3
+    assert plain["origin_requests"] == edges
+    assert plain["results"]["OriginShieldHit"] == 0
+    assert shielded["origin_requests"] == 1
+    assert shielded["results"]["OriginShieldHit"] == edges - 1
+    total = plain["requests"]
+    assert shielded["requests"] == total
+    rise = shielded["origin_offload"] - plain["origin_offload"]
+    assert abs(rise - (edges - 1) / total) < 1e-6
+
+
+PRICE = """\
+edgesim: 1
+name: price
+world: aws-world
+seed: 1
+duration: 1m
+clients:
+  - metros: [tokyo]
+    requests_per_second: 20
+workloads:
+  - {{name: web, host: www.example.com, objects: {{count: 10}}}}
+endpoints:
+  - {{name: o, site: region:us-east-1}}
+cloudfront:
+  distributions:
+    - {{name: site, price_class: "{pc}", origins: [{{name: o, endpoint: o}}]}}
+route53:
+  zones:
+    - name: example.com
+      records:
+        - {{name: www, alias: cloudfront:site}}
+"""
+
+
+def pop_regions(res: Results) -> set[str]:
+    by_id = {e.id: e.price_class_region for e in res.run.ctx.world.edge_locations}
+    return {by_id[p] for p in site(res)["pops"]}
+
+
+def test_price_class_100_moves_tokyo_to_north_america_or_europe() -> None:
+    """Price Class 100 uses only edge locations in North America and Europe (AWS page
+    "Choose the price class for a CloudFront distribution")."""
+    everywhere = run(PRICE.format(pc="all"))
+    assert pop_regions(everywhere) == {"japan"}
+    cheap = run(PRICE.format(pc="100"))
+    assert pop_regions(cheap) <= {"us_mexico_canada", "europe_israel"}
+    assert site(cheap)["requests"] > 0

@@ -124,11 +124,22 @@ _MANAGED_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+def _or_managed_name(schema: dict[str, Any]) -> None:
+    """The exported JSON Schema says what the loader accepts: the policy, or a managed
+    policy's name as a plain string (editors would flag ``cache_policy: CachingOptimized``)."""
+    policy = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [
+        {"type": "string", "enum": sorted(_MANAGED_SETTINGS), "title": "managed policy"},
+        policy,
+    ]
+
+
 class CachePolicySpec(BaseModel):
     """A cache policy; a managed policy's name (``CachingOptimized``, ``CachingDisabled``)
     may be written instead."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_or_managed_name)
     managed: Literal["CachingOptimized", "CachingDisabled"] | None = Field(
         default=None, description="a managed policy (its settings replace the others)"
     )

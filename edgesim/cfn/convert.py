@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgesim.cfn.evaluate import Loc, Resource, Template, region_in
+from edgesim.cfn.yamlout import dump_scenario
+from edgesim.compute import lambdafn
+from edgesim.route53.health import CHECKER_REGIONS
 from edgesim.yamlio import format_loc
 
 #: Managed cache policies by their well-known IDs.
@@ -154,8 +157,6 @@ class ImportResult:
         return out
 
     def text(self) -> str:
-        from edgesim.cfn.yamlout import dump_scenario
-
         return dump_scenario(self.scenario, self.header())
 
 
@@ -502,8 +503,6 @@ class Converter:
         compute: dict[str, Any] = {"type": "lambda"}
         runtime = p.get("Runtime")
         if runtime is not None:
-            from edgesim.compute import lambdafn
-
             if lambdafn.runtime_family(str(runtime)) is not None:
                 compute["runtime"] = str(runtime)
             else:
@@ -1329,8 +1328,6 @@ class Converter:
             check["failure_threshold"] = threshold
         regions = cfg.get("Regions")
         if isinstance(regions, list):
-            from edgesim.route53.health import CHECKER_REGIONS
-
             known = [str(r) for r in regions if r in CHECKER_REGIONS]
             if len(known) >= 3:
                 check["regions"] = known

@@ -42,9 +42,12 @@ from typing import Any, Final, cast
 import numpy as np
 
 from edgesim.accelerator import model as ga
+from edgesim.dnsserver.authority import ClientMap
+from edgesim.latency.params import ACCESS_KINDS
 from edgesim.live.addresses import group_address, standin_addresses
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
+from edgesim.services.accelerator import AcceleratorTarget, GlobalAccelerator
 
 __all__ = [
     "Backend",
@@ -240,10 +243,6 @@ class GaRouter:
     endpoint choice (the service's tables) and delays. No I/O."""
 
     def __init__(self, run: Any, config: GaConfig | None = None) -> None:
-        from edgesim.dnsserver.authority import ClientMap
-        from edgesim.latency.params import ACCESS_KINDS
-        from edgesim.services.accelerator import AcceleratorTarget, GlobalAccelerator
-
         self.run = run
         self.config = config or GaConfig()
         self.ctx = ctx = run.ctx

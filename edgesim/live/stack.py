@@ -40,16 +40,26 @@ from typing import Any, Final
 import numpy as np
 from aiohttp import web
 
-from edgesim.dnsserver.authority import Authority
+from edgesim.dnsserver.authority import Authority, scenario_authority
+from edgesim.dnsserver.server import DnsServer
 from edgesim.live.addresses import (
     endpoint_address,
     group_address,
     group_of_address,
     pop_address,
 )
+from edgesim.live.clock import WallClock
+from edgesim.live.control import control_app
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
-from edgesim.live.edge import CLIENT_HEADER, EdgeConfig, EdgePlan, EdgeServer
+from edgesim.live.edge import CLIENT_HEADER, EdgeConfig, EdgePlan, EdgeServer, plan_edges
+from edgesim.live.origin import OriginConfig, build_app
+from edgesim.live.proxy import HttpProxy
+from edgesim.scenario.loader import prepare_file
+from edgesim.services.cloudfront import Distribution as SimDistribution
+from edgesim.services.endpoints import EndpointTarget
+from edgesim.sim.live import LiveDriver
+from edgesim.topology.model import EdgeLocation, NodeKind
 
 __all__ = ["COMPONENTS", "Listener", "Metrics", "Stack", "StackConfig", "StackError"]
 
@@ -269,8 +279,6 @@ class Stack:
     @classmethod
     def load(cls, config: StackConfig) -> Stack:
         """Load and prepare the scenario; InputError for bad input."""
-        from edgesim.scenario.loader import prepare_file
-
         return cls(config, prepare_file(config.scenario))
 
     # -- helpers ----------------------------------------------------------------------------
@@ -322,8 +330,6 @@ class Stack:
     def _missing_pops(self) -> set[int]:
         """PoPs DNS now sends some client group to that no edge listens for (a failure
         moved them): the edges are planned once, so these get listeners on demand."""
-        from edgesim.services.cloudfront import Distribution as SimDistribution
-
         served = {p.node for e in self.edges for p in e.plan.pops}
         gnodes = np.asarray(self.ctx.group_node(), dtype=np.int32)
         want: set[int] = set()
@@ -333,8 +339,6 @@ class Stack:
         return want - served
 
     async def _grow_edges(self, missing: set[int]) -> None:
-        from edgesim.live.edge import plan_edges
-
         try:
             plan = plan_edges(self.run, port=self.edge_port)
             plan.pops = [p for p in plan.pops if p.node in missing]
@@ -374,9 +378,6 @@ class Stack:
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> list[Listener]:
-        from edgesim.live.clock import WallClock
-        from edgesim.sim.live import LiveDriver
-
         loop = asyncio.get_running_loop()
         self._delayer = Delayer(loop)
         try:
@@ -455,9 +456,6 @@ class Stack:
     # origins: one local origin per CloudFront origin without a URL, 503 while its target is
     # down in the emulated world (an S3 bucket in a failed region, a failed endpoint).
     async def _start_origins(self) -> None:
-        from edgesim.live.origin import OriginConfig, build_app
-        from edgesim.services.cloudfront import Distribution as SimDistribution
-
         host = "127.0.0.1" if not self.config.public else self.config.listen_host
         for sim in self.ctx.targets.values():
             if not isinstance(sim, SimDistribution):
@@ -476,8 +474,6 @@ class Stack:
                 self.listeners.append(Listener("origin", f"{sim.spec.name}/{o.name}", url, key))
 
     async def _start_edges(self) -> None:
-        from edgesim.live.edge import plan_edges
-
         try:
             plan = plan_edges(self.run, port=self.edge_port)
         except ValueError as exc:
@@ -509,8 +505,6 @@ class Stack:
     def _standby_plan(self, plan: EdgePlan) -> EdgePlan | None:
         """The PoPs client groups go to when their own PoP fails, planned now (with every
         planned PoP failed for a moment) so they listen before DNS hands them out."""
-        from edgesim.live.edge import plan_edges
-
         world = self.ctx.world
         first = [str(self.ctx.node_keys[p.node]) for p in plan.pops]
         was_down = set(world.down_nodes)
@@ -541,8 +535,6 @@ class Stack:
         )
 
     async def _start_endpoints(self) -> None:
-        from edgesim.services.endpoints import EndpointTarget
-
         eps = [t for t in self.ctx.targets.values() if isinstance(t, EndpointTarget)]
         for i, t in enumerate(eps):
             idx = self._target_index[t.key]
@@ -584,9 +576,6 @@ class Stack:
         self.notes.extend(f"accelerators: {n}" for n in getattr(proxy, "notes", []))
 
     async def _start_dns(self) -> None:
-        from edgesim.dnsserver.authority import scenario_authority
-        from edgesim.dnsserver.server import DnsServer
-
         try:
             auth = scenario_authority(self.run)
         except ValueError as exc:
@@ -612,8 +601,6 @@ class Stack:
         )
 
     async def _start_control(self) -> None:
-        from edgesim.live.control import control_app
-
         app = control_app(self)
         self.control_bound = await self._start_app(
             app, self.config.control_host, self.config.control_port, "control API"
@@ -622,8 +609,6 @@ class Stack:
         self.listeners.append(Listener("control", "API + dashboard", f"http://{h}:{p}/"))
 
     async def _start_proxy(self) -> None:
-        from edgesim.live.proxy import HttpProxy
-
         assert self.config.http_proxy is not None
         host, port = self.config.http_proxy
         proxy = HttpProxy(self)
@@ -702,8 +687,6 @@ class Stack:
 
     def topology(self) -> dict[str, Any]:
         """Nodes for the map: regions, PoPs, RECs, zones, Outposts, client groups, endpoints."""
-        from edgesim.topology.model import EdgeLocation, NodeKind
-
         world = self.ctx.world
         used_pops = {p.node for p in self.plan.pops} if self.plan is not None else set()
         nodes: list[dict[str, Any]] = []

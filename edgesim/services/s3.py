@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from edgesim import s3ta
 from edgesim.errors import InputError, Problem
 from edgesim.latency.params import ACCESS_KINDS
+from edgesim.latency.paths import NoPath
+from edgesim.latency.query import route
 from edgesim.services.base import Service, Target
 from edgesim.sim.batch import Batch, Flow, Outcome
 from edgesim.sim.context import SimContext
@@ -350,9 +352,6 @@ class S3(Service):
     def wan_loss(self, users: I64, dst: I64) -> F64:
         """Loss of the wide-area part of each user's internet path (last mile excluded):
         ``1 − Π(1 − loss of each hop)``, degraded links included."""
-        from edgesim.latency.paths import NoPath
-        from edgesim.latency.query import route
-
         world = self.ctx.world
 
         def one(u: str, d: str) -> float:
@@ -368,9 +367,6 @@ class S3(Service):
 
     def backbone_loss(self, edges: I64, region: int) -> F64:
         """Loss of each edge location's backbone path to ``region``."""
-        from edgesim.latency.paths import NoPath
-        from edgesim.latency.query import route
-
         world = self.ctx.world
 
         def one(e: str, r: str) -> float:

@@ -37,7 +37,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 import numpy as np
 
@@ -45,8 +45,10 @@ from edgesim.accelerator import model as ga
 from edgesim.dnsserver.authority import ClientMap
 from edgesim.latency.params import ACCESS_KINDS
 from edgesim.live.addresses import group_address, standin_addresses
+from edgesim.live.component import Component
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
+from edgesim.live.stack import Listener
 from edgesim.services.accelerator import AcceleratorTarget, GlobalAccelerator
 
 __all__ = [
@@ -1263,3 +1265,44 @@ def backends_from_options(
 def is_address_error(exc: OSError) -> bool:
     """An error binding a stand-in address (no 127/8 routing to it)."""
     return exc.errno in (errno.EADDRNOTAVAIL, errno.EADDRINUSE, errno.EACCES)
+
+
+# ---- in the live stack (edgesim serve) --------------------------------------------------------
+
+
+class Accelerators(Component):
+    """The scenario's accelerators as one proxy in the live stack."""
+
+    name: ClassVar[str] = "accelerators"
+
+    async def start(self) -> None:
+        stack = self.stack
+        if not any(isinstance(s, GlobalAccelerator) for s in stack.run.services):
+            return
+        kw: dict[str, Any] = {
+            "delay": stack.config.delay,
+            "port_offset": stack.config.ga_port_offset,
+        }
+        if stack.config.public:
+            kw["listen_host"] = stack.config.listen_host
+        try:
+            proxy = GaProxy(stack.run, GaConfig(**kw))
+        except (ValueError, TypeError) as exc:
+            stack.notes.append(f"accelerators: {exc}; skipped")
+            return
+        stack.ga = proxy
+        await stack.bind("accelerators", "the accelerator stand-in addresses", proxy.start)
+        for line in proxy.describe():
+            stack.listeners.append(Listener("accelerator", "", "", line.strip()))
+        stack.notes.extend(f"accelerators: {n}" for n in proxy.notes)
+
+    async def stop(self) -> None:
+        if self.stack.ga is not None:
+            with contextlib.suppress(Exception):
+                await self.stack.ga.stop()
+            self.stack.ga = None
+
+    def on_change(self) -> None:
+        if self.stack.ga is not None:
+            with contextlib.suppress(Exception):
+                self.stack.ga.on_change()

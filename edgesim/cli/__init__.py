@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "ctl": "edgesim.cli.ctl:ctl",
     "dns": "edgesim.cli.dns:dns",
     "edge": "edgesim.cli.edge:edge",
-    "ga": "edgesim.cli.ga:ga",
+    "ga": "edgesim.services.accelerator.cli:ga",
     "import": "edgesim.cli.imports:import_",
     "origin": "edgesim.cli.origin:origin",
     "place": "edgesim.cli.sweep:place",

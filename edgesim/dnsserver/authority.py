@@ -338,7 +338,7 @@ def scenario_authority(run: object) -> Authority:
     clients = ClientMap.loopback(len(run.groups))
     for i, subnet in enumerate(ctx.group_subnets):
         clients.networks.append((ipaddress.ip_network(subnet, strict=False), i))
-    from edgesim.services.accelerator import GlobalAccelerator
+    from edgesim.services.accelerator.service import GlobalAccelerator
 
     ga_svc = next((s for s in run.services if isinstance(s, GlobalAccelerator)), None)
     ga_number = {f"accelerator:{n}": i + 1 for i, n in enumerate(ga_svc.items)} if ga_svc else {}

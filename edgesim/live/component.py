@@ -19,7 +19,7 @@ REGISTRY: Final[tuple[tuple[str, str], ...]] = (
     ("origins", "edgesim.live.cloudfront:Origins"),
     ("edges", "edgesim.live.cloudfront:Edges"),
     ("endpoints", "edgesim.live.endpoints:Endpoints"),
-    ("accelerators", "edgesim.live.ga:Accelerators"),
+    ("accelerators", "edgesim.services.accelerator.live:Accelerators"),
     ("dns", "edgesim.live.dns:Dns"),
 )
 """(``--only`` name, ``module:Class``) in start order."""

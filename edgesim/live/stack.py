@@ -12,7 +12,7 @@ Addresses (loopback by default, the same as the single-service commands):
 * client group *i* is the source address ``127.1.(i // 256).(i % 256)``;
 * endpoint *j* (in DNS answer order) listens on ``127.2.(j // 256).(j % 256):EDGE_PORT``;
 * the PoP on node *n* listens on ``127.3.(n // 256).(n % 256):EDGE_PORT``;
-* accelerators on their ``127.4``/``127.5`` stand-ins (``edgesim.live.ga``);
+* accelerators on their ``127.4``/``127.5`` stand-ins (``edgesim.services.accelerator.live``);
 * DNS, the control API and the HTTP proxy on ``--listen-host`` (127.0.0.1).
 
 With a non-loopback ``listen_host`` (containers), every listener binds that host instead and

@@ -7,9 +7,9 @@ plan of :mod:`edgesim.live.addresses`), on every port of its listeners. For each
 1. finds the client group from the source address (``127.1.(i // 256).(i % 256)`` is group
    *i*, as in the live DNS and edges; any other address is the first group),
 2. takes that group's ingress edge location (the scenario service's anycast rule,
-   :meth:`~edgesim.services.accelerator.AcceleratorTarget.client_entry`),
+   :meth:`~edgesim.services.accelerator.service.AcceleratorTarget.client_entry`),
 3. picks the endpoint with the service's own routing tables and flow hash
-   (:mod:`edgesim.accelerator.model`: 5-tuple for affinity ``NONE``, (source, destination)
+   (:mod:`edgesim.services.accelerator.model`: 5-tuple for affinity ``NONE``, (source, destination)
    for ``SOURCE_IP``; dials, weights, health, failover and fail-open included),
 4. connects to that endpoint's backend (a real server from ``--backend``, or a built-in echo
    server per endpoint) and forwards bytes (TCP) or datagrams (UDP) both ways, holding each
@@ -41,7 +41,6 @@ from typing import Any, ClassVar, Final, cast
 
 import numpy as np
 
-from edgesim.accelerator import model as ga
 from edgesim.dnsserver.authority import ClientMap
 from edgesim.latency.params import ACCESS_KINDS
 from edgesim.live.addresses import group_address, standin_addresses
@@ -49,7 +48,8 @@ from edgesim.live.component import Component
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
 from edgesim.live.stack import Listener
-from edgesim.services.accelerator import AcceleratorTarget, GlobalAccelerator
+from edgesim.services.accelerator import model as ga
+from edgesim.services.accelerator.service import AcceleratorTarget, GlobalAccelerator
 
 __all__ = [
     "Backend",

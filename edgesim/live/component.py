@@ -10,7 +10,7 @@ knows no service by name. Adding a live part: write a component class and add on
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 if TYPE_CHECKING:
     from edgesim.live.stack import Stack
@@ -23,6 +23,10 @@ REGISTRY: Final[tuple[tuple[str, str], ...]] = (
     ("dns", "edgesim.live.dns:Dns"),
 )
 """(``--only`` name, ``module:Class``) in start order."""
+
+DNS_ADDRESSES: Final[tuple[str, ...]] = ("edgesim.services.accelerator.live:dns_addresses",)
+"""``module:function(run) -> {target key: address}``: the live addresses DNS answers with for
+aliases to targets served by a live part other than an endpoint or an edge."""
 
 COMPONENTS: Final = ("dns", "edges", "endpoints", "origins", "accelerators")
 """The names ``edgesim serve --only`` accepts, as listed in its help."""
@@ -58,11 +62,22 @@ class Component:
         return None
 
 
+def _load(where: str) -> Any:
+    module, _, attr = where.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def dns_addresses(run: Any) -> dict[str, str]:
+    """Every registered part's live DNS addresses for ``run`` (see :data:`DNS_ADDRESSES`)."""
+    out: dict[str, str] = {}
+    for where in DNS_ADDRESSES:
+        out.update(_load(where)(run))
+    return out
+
+
 def load_components(stack: Stack) -> list[Component]:
     """Instances of every registered component, in start order."""
     out: list[Component] = []
     for _name, where in REGISTRY:
-        module, _, cls_name = where.partition(":")
-        cls = getattr(importlib.import_module(module), cls_name)
-        out.append(cls(stack))
+        out.append(_load(where)(stack))
     return out

@@ -1267,6 +1267,19 @@ def is_address_error(exc: OSError) -> bool:
     return exc.errno in (errno.EADDRNOTAVAIL, errno.EADDRINUSE, errno.EACCES)
 
 
+# ---- in the live DNS ---------------------------------------------------------------------------
+
+
+def dns_addresses(run: Any) -> dict[str, str]:
+    """What live DNS answers for an alias to an accelerator: the proxy's stand-in for its first
+    static address (accelerators numbered 1, 2, … in scenario order, as :class:`GaRouter`
+    numbers them). Registered in :data:`edgesim.live.component.DNS_ADDRESSES`."""
+    svc = next((s for s in run.services if isinstance(s, GlobalAccelerator)), None)
+    if svc is None:
+        return {}
+    return {f"accelerator:{n}": standin_addresses(i + 1)[0] for i, n in enumerate(svc.items)}
+
+
 # ---- in the live stack (edgesim serve) --------------------------------------------------------
 
 

@@ -19,12 +19,12 @@ REGISTRY: Final[tuple[tuple[str, str], ...]] = (
     ("origins", "edgesim.live.cloudfront:Origins"),
     ("edges", "edgesim.live.cloudfront:Edges"),
     ("endpoints", "edgesim.live.endpoints:Endpoints"),
-    ("accelerators", "edgesim.services.accelerator.live:Accelerators"),
+    ("accelerators", "edgesim.services.accelerator.live.stack:Accelerators"),
     ("dns", "edgesim.live.dns:Dns"),
 )
 """(``--only`` name, ``module:Class``) in start order."""
 
-DNS_ADDRESSES: Final[tuple[str, ...]] = ("edgesim.services.accelerator.live:dns_addresses",)
+DNS_ADDRESSES: Final[tuple[str, ...]] = ("edgesim.services.accelerator.live.stack:dns_addresses",)
 """``module:function(run) -> {target key: address}``: the live addresses DNS answers with for
 aliases to targets served by a live part other than an endpoint or an edge."""
 

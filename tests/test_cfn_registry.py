@@ -22,3 +22,4 @@ def test_the_accelerator_converter_lives_in_its_service_folder() -> None:
     assert types["AWS::CloudFront::Distribution"] == "edgesim.cfn.cloudfront"
     assert types["AWS::Route53::RecordSet"] == "edgesim.cfn.route53"
     assert types["AWS::Lambda::Function"] == "edgesim.cfn.compute"
+    assert types["AWS::S3::Bucket"] == "edgesim.services.s3.cfn"

@@ -103,7 +103,7 @@ def test_scenario_agrees_with_the_model(write: Callable[[str, str], Path]) -> No
     """Direct uploads in a run take what ``s3ta compare`` predicts (jitter aside)."""
     import numpy as np
 
-    from edgesim import s3ta
+    from edgesim.services.s3 import model as s3ta
     from edgesim.topology import load_world
 
     path = _scenario(write, name="videos", accel=False, target="s3:videos")

@@ -86,7 +86,7 @@ _REASONS = {
 
 CONVERTERS: Final = (
     "edgesim.cfn.compute",
-    "edgesim.cfn.s3",
+    "edgesim.services.s3.cfn",
     "edgesim.cfn.cloudfront",
     "edgesim.services.accelerator.cfn",
     "edgesim.cfn.route53",

@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "origin": "edgesim.cli.origin:origin",
     "place": "edgesim.cli.sweep:place",
     "run": "edgesim.cli.run:run_cmd",
-    "s3ta": "edgesim.cli.s3ta:s3ta",
+    "s3ta": "edgesim.services.s3.cli:s3ta",
     "schema": "edgesim.cli.schema:schema",
     "serve": "edgesim.cli.serve:serve",
     "sweep": "edgesim.cli.sweep:sweep",

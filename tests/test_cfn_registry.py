@@ -21,5 +21,5 @@ def test_the_accelerator_converter_lives_in_its_service_folder() -> None:
     assert types["AWS::GlobalAccelerator::Accelerator"] == "edgesim.services.accelerator.cfn"
     assert types["AWS::CloudFront::Distribution"] == "edgesim.cfn.cloudfront"
     assert types["AWS::Route53::RecordSet"] == "edgesim.cfn.route53"
-    assert types["AWS::Lambda::Function"] == "edgesim.cfn.compute"
+    assert types["AWS::Lambda::Function"] == "edgesim.services.endpoints.cfn"
     assert types["AWS::S3::Bucket"] == "edgesim.services.s3.cfn"

@@ -85,7 +85,7 @@ _REASONS = {
 
 
 CONVERTERS: Final = (
-    "edgesim.cfn.compute",
+    "edgesim.services.endpoints.cfn",
     "edgesim.services.s3.cfn",
     "edgesim.cfn.cloudfront",
     "edgesim.services.accelerator.cfn",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 REGISTRY: Final[tuple[tuple[str, str], ...]] = (
     ("origins", "edgesim.live.cloudfront:Origins"),
     ("edges", "edgesim.live.cloudfront:Edges"),
-    ("endpoints", "edgesim.live.endpoints:Endpoints"),
+    ("endpoints", "edgesim.services.endpoints.live:Endpoints"),
     ("accelerators", "edgesim.services.accelerator.live.stack:Accelerators"),
     ("dns", "edgesim.live.dns:Dns"),
 )

@@ -167,10 +167,11 @@ def serve(
     try:
         _run(run, config, mapping, speed, ctl)
     except OSError as exc:
-        raise click.ClickException(
+        fail(
             f"cannot listen: {exc.strerror or exc} "
-            "(try --listen-host 127.0.0.1 --port-offset 10000)"
-        ) from None
+            "(try --listen-host 127.0.0.1 --port-offset 10000)",
+            status=1,
+        )
 
 
 def _run(

@@ -31,7 +31,7 @@ from edgesim.services.accelerator.live import (
 from edgesim.sim.clock import VirtualClock
 from edgesim.sim.live import LiveDriver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 SCENARIO = """\
 edgesim: 1
@@ -620,7 +620,7 @@ def test_dns_answers_an_accelerator_alias_with_the_proxys_address() -> None:
     from edgesim.scenario.loader import load_scenario
     from edgesim.services.accelerator.live import standin_addresses
 
-    path = Path(__file__).resolve().parent.parent / "scenarios" / "global-api-accelerator.yaml"
+    path = ROOT / "scenarios" / "global-api-accelerator.yaml"
     scn, index, file = load_scenario(path)
     auth = scenario_authority(prepare(scn, index, file, base_dir=path.parent))
     q = dns.message.make_query("api.example.com", "A")

@@ -10,7 +10,7 @@ import pytest
 from edgesim.errors import InputError
 from edgesim.sim.api import run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 EXAMPLE = ROOT / "scenarios" / "s3ta-sydney-uploads.yaml"
 
 

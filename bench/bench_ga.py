@@ -1,9 +1,9 @@
 """Throughput and delay accuracy of the live Global Accelerator proxy (``edgesim ga serve``).
 
-Starts ``python -m edgesim.cli.ga serve`` on a small scenario (tiny world, one TCP and
-one UDP listener on port 5201, one endpoint) pinned to CPU 0, and drives it with a small C
-load generator, compiled from this file with ``gcc``, pinned to CPU 1 with a C echo server
-as the endpoint's backend (``--backend``), so neither competes with the proxy's core.
+Starts ``python -m edgesim.services.accelerator.cli serve`` on a small scenario (tiny world,
+one TCP and one UDP listener on port 5201, one endpoint) pinned to CPU 0, and drives it with a
+small C load generator, compiled from this file with ``gcc``, pinned to CPU 1 with a C echo
+server as the endpoint's backend (``--backend``), so neither competes with the proxy's core.
 ``--internal-echo`` uses the proxy's built-in echo backends instead (in the proxy's process).
 
 1. **Throughput at zero delay** (``--no-delay``): TCP, C connections each keeping W bytes of
@@ -272,7 +272,7 @@ def start_proxy(tmp: Path, extra: list[str], offset: int) -> subprocess.Popen[by
     cmd = [
         sys.executable,
         "-m",
-        "edgesim.cli.ga",
+        "edgesim.services.accelerator.cli",
         "serve",
         str(scn),
         "--listen-host",

@@ -33,10 +33,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from edgesim.sim.results import Results
+from edgesim.cfn.yamlout import dump_scenario
+from edgesim.scenario.loader import load_scenario_text, prepare
+from edgesim.sim.report import build_report
+from edgesim.sim.results import Results
 
 
 def _clean(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -551,8 +553,6 @@ class Scenario:
         return out
 
     def text(self, header: Sequence[str] = ()) -> str:
-        from edgesim.cfn.yamlout import dump_scenario
-
         return dump_scenario(self.to_dict(), list(header))
 
     def synth(
@@ -564,8 +564,6 @@ class Scenario:
     ) -> str:
         """The scenario as YAML, validated (schema; with ``check``, every reference on the
         world too), and written to ``path`` if given."""
-        from edgesim.scenario.loader import load_scenario_text, prepare
-
         text = self.text(header)
         name = str(path) if path is not None else "<synth>"
         scn, index, file = load_scenario_text(text, name)
@@ -578,10 +576,6 @@ class Scenario:
 
     def run(self, *, seed: int | None = None) -> Results:
         """Synthesise in memory and run; the results as from ``run_scenario``."""
-        from edgesim.scenario.loader import load_scenario_text, prepare
-        from edgesim.sim.report import build_report
-        from edgesim.sim.results import Results
-
         scn, index, file = load_scenario_text(self.text(), f"<{self.top['name']}>")
         run = prepare(scn, index, file, seed=seed)
         run.execute(None)

@@ -11,6 +11,7 @@ fi
 echo "== ruff check";          .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy --strict";       .venv/bin/mypy edgesim
+echo "== lint-imports";        .venv/bin/lint-imports --no-logo   # layers: docs/architecture.md
 # coverage from process start (the pytest plugin loads before pytest-cov would start measuring)
 echo "== pytest";              .venv/bin/python -m coverage run -m pytest "$@"
 echo "== coverage";            .venv/bin/python -m coverage report

@@ -33,12 +33,32 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
     return _write
 
 
-TINY_PATH = Path(__file__).resolve().parent.parent / "topologies" / "tiny.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository (tests refer to scenarios/ and topologies/ relative to it)."""
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def _run_in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests name example files relative to the repository (``scenarios/smoke.yaml``): run
+    each in it, whatever directory pytest was started from."""
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="session")
+def tiny_path() -> Path:
+    """The tiny world's topology file."""
+    return ROOT / "topologies" / "tiny.yaml"
+
+
+@pytest.fixture(scope="session")
+def dns_server_thread() -> Callable[[Any], contextlib.AbstractContextManager[int]]:
+    """``with dns_server_thread(authority) as port:`` a live DNS server in a thread."""
+    return _dns_server_thread
+
+
 @contextlib.contextmanager
-def dns_server_thread(authority: Any) -> Iterator[int]:
+def _dns_server_thread(authority: Any) -> Iterator[int]:
     """A live DNS server for ``authority`` on a loopback port, in a thread of its own (for
     command-line clients such as dig); yields the port."""
     from edgesim.dnsserver.server import DnsServer

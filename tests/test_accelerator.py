@@ -1,5 +1,6 @@
 """Global Accelerator's I/O-free model: the spec's routing rules, hashing and input checks
-(edge-services.md §2; the module docstring of edgesim.accelerator.model states the rules)."""
+(edge-services.md §2; the module docstring of edgesim.services.accelerator.model states the
+rules)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgesim.accelerator import model as ga
+from edgesim.services.accelerator import model as ga
 
 STEP = 1.0 / ga.BUCKETS  # the tables' resolution
 
@@ -159,7 +160,7 @@ def test_affinity_none_spreads_one_clients_flows_over_groups_and_endpoints() -> 
 
 def test_flow_hash_is_stable_across_processes_and_hash_seeds() -> None:
     code = (
-        "from edgesim.accelerator.model import flow_hash_5tuple, flow_hash_source;"
+        "from edgesim.services.accelerator.model import flow_hash_5tuple, flow_hash_source;"
         "print(int(flow_hash_5tuple(167772165, 5555, 3323068417, 443, 6)[0]),"
         "int(flow_hash_source(167772165, 3323068417)[0]))"
     )

@@ -15,7 +15,7 @@ from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 from edgesim.topology import load_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 HEAD = """\
 edgesim: 1

@@ -12,7 +12,7 @@ from edgesim.latency import client_to_region, region_to_region
 from edgesim.latency.tables import keys_of, rtt_matrix
 from edgesim.topology import ClientGroup, LinkClass, NodeKind, World, load_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from edgesim.cdk import Behavior, Fleet, Lambda, Scenario
 from edgesim.errors import InputError
 from edgesim.sim.api import run_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 EXAMPLE = ROOT / "scenarios" / "cdk_example.py"
 COMMITTED = ROOT / "scenarios" / "cdk-example.yaml"
 

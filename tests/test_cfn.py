@@ -18,7 +18,7 @@ from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 SHOP = ROOT / "scenarios" / "cloudformation" / "shop.yaml"
 SHOP_SCENARIO = ROOT / "scenarios" / "cloudformation-shop.yaml"
 

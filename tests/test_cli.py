@@ -13,7 +13,12 @@ from edgesim.cli import main
 from edgesim.latency import region_to_region
 from edgesim.topology import World, load_world
 from edgesim.yamlio import load_yaml_file
-from tests.conftest import TINY_PATH
+
+TINY_PATH = (
+    next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+    / "topologies"
+    / "tiny.yaml"
+)
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -19,9 +19,9 @@ import jsonschema
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 COMPOSE = ROOT / "docker-compose.yml"
-SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
+SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 LAUNCH = "import sys; from edgesim.cli import main; main(sys.argv[1:], prog_name='edgesim')"
 PORT_OPTIONS = {"--dns-port", "--edge-port"}
 ADDR_OPTIONS = {"--control", "--listen", "--http-proxy"}

@@ -7,10 +7,12 @@ control API and the command line are exercised on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import dns.message
@@ -29,7 +31,6 @@ from edgesim.route53.zone import zone_from_text
 from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.clock import VirtualClock
 from edgesim.sim.live import LiveDriver
-from tests.conftest import dns_server_thread
 
 S = 1_000_000_000
 SCENARIO = """\
@@ -187,7 +188,9 @@ def test_cli_refuses_a_bad_zone_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def zone_server() -> Iterator[int]:
+def zone_server(
+    dns_server_thread: Callable[[Any], contextlib.AbstractContextManager[int]],
+) -> Iterator[int]:
     with dns_server_thread(zonefile_authority([zone_from_text(ZONE, "example.net")])) as port:
         yield port
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dns.asyncquery
 import dns.edns
@@ -20,7 +22,6 @@ import pytest
 from edgesim.dnsserver.authority import Authority, group_address, scenario_authority
 from edgesim.dnsserver.server import DnsServer
 from edgesim.scenario.loader import load_scenario_text, prepare
-from tests.conftest import dns_server_thread
 
 SCENARIO = """\
 edgesim: 1
@@ -202,7 +203,9 @@ def test_fuzzed_packets_never_stop_the_server() -> None:
 
 
 @pytest.fixture
-def live_server() -> Iterator[int]:
+def live_server(
+    dns_server_thread: Callable[[Any], contextlib.AbstractContextManager[int]],
+) -> Iterator[int]:
     """The server on a loopback port, in a thread of its own (for command-line clients)."""
     with dns_server_thread(authority()) as port:
         yield port

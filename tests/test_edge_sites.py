@@ -14,7 +14,7 @@ from edgesim.scenario.loader import load_scenario, load_scenario_text, prepare
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def run_file(name: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from edgesim.sim.api import run_scenario
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 API = """\
 edgesim: 1

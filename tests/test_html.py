@@ -15,7 +15,11 @@ from edgesim.report.html import render_html
 from edgesim.sim.api import run_scenario
 from edgesim.sim.results import Results
 
-SMOKE = Path(__file__).resolve().parent.parent / "scenarios" / "smoke.yaml"
+SMOKE = (
+    next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+    / "scenarios"
+    / "smoke.yaml"
+)
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
 

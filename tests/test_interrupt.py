@@ -16,7 +16,7 @@ import pytest
 
 from edgesim.cli.common import INTERRUPTED_EXIT, Interrupt
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 LONG = (
     (ROOT / "scenarios" / "smoke.yaml")
     .read_text(encoding="utf-8")

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from edgesim.cli.ga import ga
 from edgesim.live.clock import new_event_loop
-from edgesim.live.ga import (
+from edgesim.scenario.loader import load_scenario_text, prepare
+from edgesim.services.accelerator.cli import ga
+from edgesim.services.accelerator.live import (
     Backend,
     GaConfig,
     GaProxy,
@@ -27,11 +28,10 @@ from edgesim.live.ga import (
     plan_binds,
     standin_addresses,
 )
-from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.clock import VirtualClock
 from edgesim.sim.live import LiveDriver
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 SCENARIO = """\
 edgesim: 1
@@ -617,10 +617,10 @@ def test_dns_answers_an_accelerator_alias_with_the_proxys_address() -> None:
     import dns.message
 
     from edgesim.dnsserver.authority import scenario_authority
-    from edgesim.live.ga import standin_addresses
     from edgesim.scenario.loader import load_scenario
+    from edgesim.services.accelerator.live import standin_addresses
 
-    path = Path(__file__).resolve().parent.parent / "scenarios" / "global-api-accelerator.yaml"
+    path = ROOT / "scenarios" / "global-api-accelerator.yaml"
     scn, index, file = load_scenario(path)
     auth = scenario_authority(prepare(scn, index, file, base_dir=path.parent))
     q = dns.message.make_query("api.example.com", "A")

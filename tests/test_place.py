@@ -30,7 +30,7 @@ from edgesim.sweep.placement import (
 from edgesim.topology import load_world
 from edgesim.yamlio import LineIndex, validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 TEMPLATE = """\
 edgesim: 1

@@ -1,4 +1,4 @@
-"""S3 Transfer Acceleration model (edgesim.s3ta) and the ``s3ta compare`` command."""
+"""S3 Transfer Acceleration model (edgesim.services.s3.model) and the ``s3ta compare`` command."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from edgesim import s3ta
-from edgesim.cli.s3ta import s3ta as s3ta_group
+from edgesim.services.s3 import model as s3ta
+from edgesim.services.s3.cli import s3ta as s3ta_group
 from edgesim.transfer import mathis_rate_bytes_per_s, transfer_ms
 
 MB = 1_000_000

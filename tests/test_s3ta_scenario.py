@@ -10,7 +10,7 @@ import pytest
 from edgesim.errors import InputError
 from edgesim.sim.api import run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 EXAMPLE = ROOT / "scenarios" / "s3ta-sydney-uploads.yaml"
 
 
@@ -103,7 +103,7 @@ def test_scenario_agrees_with_the_model(write: Callable[[str, str], Path]) -> No
     """Direct uploads in a run take what ``s3ta compare`` predicts (jitter aside)."""
     import numpy as np
 
-    from edgesim import s3ta
+    from edgesim.services.s3 import model as s3ta
     from edgesim.topology import load_world
 
     path = _scenario(write, name="videos", accel=False, target="s3:videos")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 @pytest.mark.skipif(os.environ.get("EDGESIM_SOAK") != "1", reason="set EDGESIM_SOAK=1")

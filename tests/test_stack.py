@@ -28,7 +28,7 @@ from edgesim.cli.ctl import ctl
 from edgesim.cli.serve import serve
 from edgesim.live.stack import Stack, StackConfig, StackError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 LIVE_EDGE = ROOT / "scenarios" / "live-edge.yaml"
 TOKEN = "test-token"

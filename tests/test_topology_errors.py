@@ -10,8 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim.cli import main
-from tests.conftest import TINY_PATH
 
+TINY_PATH = (
+    next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+    / "topologies"
+    / "tiny.yaml"
+)
 TINY = TINY_PATH.read_text(encoding="utf-8")
 
 

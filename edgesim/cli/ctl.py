@@ -9,12 +9,13 @@ reached.
 from __future__ import annotations
 
 import json
-import sys
 import urllib.error
 import urllib.request
 from typing import Any
 
 import click
+
+from edgesim.cli.common import fail as error_exit
 
 DEFAULT_URL = "http://127.0.0.1:8053"
 
@@ -40,12 +41,10 @@ class Api:
                 msg = json.loads(exc.read()).get("error", exc.reason)
             except ValueError:
                 msg = exc.reason
-            click.echo(f"error: {exc.code}: {msg}", err=True)
-            sys.exit(1)
+            error_exit(f"{exc.code}: {msg}", status=1)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            click.echo(f"error: cannot reach {self.url}: {reason}", err=True)
-            sys.exit(2)
+            error_exit(f"cannot reach {self.url}: {reason}")
 
 
 def _api(ctx: click.Context) -> Api:
@@ -160,8 +159,7 @@ def watch(ctx: click.Context, count: int) -> None:
     except KeyboardInterrupt:
         return
     except (urllib.error.URLError, OSError) as exc:
-        click.echo(f"error: cannot reach {api.url}: {exc}", err=True)
-        sys.exit(2)
+        error_exit(f"cannot reach {api.url}: {exc}")
 
 
 def _summary(kind: str, data: Any) -> str:

@@ -175,9 +175,7 @@ def serve(
     try:
         _run(plan, opts, urls, local, workers)
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen: {exc.strerror or exc} (try --base-port 8080 on 127.0.0.1)"
-        ) from None
+        fail(f"cannot listen: {exc.strerror or exc} (try --base-port 8080 on 127.0.0.1)", status=1)
 
 
 def _origin_urls(
@@ -237,7 +235,7 @@ def _run(
             for _ in range(workers):
                 msg = await loop.run_in_executor(None, functools.partial(ready.get, timeout=120))
                 if msg != "ok":
-                    raise click.ClickException(str(msg))
+                    fail(str(msg), status=1)
         delay = "no emulated delay" if not opts.config.delay else "emulated delays on"
         click.echo(f"{len(plan.pops)} edge location(s), {workers} worker(s), {delay}; Ctrl-C stops")
         for line in describe(plan):

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from edgesim.cli.common import convert, duration_s, parse_host_port, run_servers
+from edgesim.cli.common import convert, duration_s, fail, parse_host_port, run_servers
 from edgesim.live.origin import OriginConfig, parse_header, start_origin
 from edgesim.units import parse_fraction, parse_size_bytes
 
@@ -102,7 +102,7 @@ def serve(
     try:
         run_servers(start, stop)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+        fail(f"cannot listen on {listen}: {exc.strerror or exc}", status=1)
 
 
 if __name__ == "__main__":  # python -m edgesim.cli.origin [serve options]

@@ -37,7 +37,7 @@ import numpy as np
 
 from edgesim.live.addresses import group_address as group_address  # re-exported
 from edgesim.live.addresses import node_address as node_address  # re-exported
-from edgesim.live.addresses import standin_addresses
+from edgesim.live.component import dns_addresses
 from edgesim.route53 import zone as zonemod
 from edgesim.route53.policies import Query
 
@@ -338,10 +338,7 @@ def scenario_authority(run: object) -> Authority:
     clients = ClientMap.loopback(len(run.groups))
     for i, subnet in enumerate(ctx.group_subnets):
         clients.networks.append((ipaddress.ip_network(subnet, strict=False), i))
-    from edgesim.services.accelerator import GlobalAccelerator
-
-    ga_svc = next((s for s in run.services if isinstance(s, GlobalAccelerator)), None)
-    ga_number = {f"accelerator:{n}": i + 1 for i, n in enumerate(ga_svc.items)} if ga_svc else {}
+    fixed = dns_addresses(run)  # e.g. accelerators: their live proxy's stand-in address
 
     def lookup(
         host: str,
@@ -359,8 +356,8 @@ def scenario_authority(run: object) -> Authority:
             target = ctx.targets[key]
             if key.startswith("cloudfront:"):
                 return (node_address(3, int(target.entry(ctx, where)[0])),)
-            if key in ga_number:  # the live GA proxy's stand-in for the first static address
-                return (standin_addresses(ga_number[key])[0],)
+            if key in fixed:
+                return (fixed[key],)
             return (node_address(2, target_index[target.key]),)
 
         env = dataclasses.replace(r53.env, target_values=values)

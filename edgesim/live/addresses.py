@@ -72,7 +72,7 @@ def group_of_address(address: str, n_groups: int) -> int:
 
 def standin_addresses(number: int) -> tuple[str, str]:
     """The loopback stand-ins of accelerator ``number``'s two default static addresses
-    (``edgesim.accelerator.model.static_addresses(number)``): the same last two octets in
+    (``edgesim.services.accelerator.model.static_addresses(number)``): the same last two octets in
     127.4/16 and 127.5/16."""
     if not 1 <= number <= 0xFFFE:
         raise ValueError(f"accelerator number {number} is outside 1–65534")

@@ -31,8 +31,10 @@ from matplotlib.transforms import blended_transform_factory
 
 from edgesim.report import page
 from edgesim.report.page import CSS, Cell
+from edgesim.report.plot import land_rings
 from edgesim.sim.batch import PHASES
 from edgesim.sim.histogram import _bucket_values
+from edgesim.topology.model import Region
 
 if TYPE_CHECKING:
     from edgesim.sim.results import Results
@@ -558,8 +560,6 @@ def _around_events(
 def _map(report: dict[str, Any], results: Results | None) -> str:
     if results is None:
         return page.note("No map: metro coordinates need the run's results, not just the report.")
-    from edgesim.report.plot import land_rings
-    from edgesim.topology.model import Region
 
     groups = report.get("groups", {})
     try:

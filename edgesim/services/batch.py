@@ -34,7 +34,7 @@ from edgesim.services.base import Service
 from edgesim.sim.batch import Batch, Outcome
 from edgesim.sim.context import SimContext
 from edgesim.sim.distributions import DurationDist
-from edgesim.units import Duration
+from edgesim.units import Duration, parse_duration_ns
 
 F64 = npt.NDArray[np.float64]
 NS = 1_000_000_000
@@ -63,7 +63,6 @@ class ComputeEnvSpec(BaseModel):
     def provisioning_ns(self) -> int:
         if self.provisioning is not None:
             return int(self.provisioning)
-        from edgesim.units import parse_duration_ns
 
         return parse_duration_ns(PROVISIONING_DEFAULT[self.type])
 

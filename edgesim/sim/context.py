@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgesim.errors import InputError
+from edgesim.latency.params import ACCESS_KINDS
 from edgesim.latency.paths import NoPath
 from edgesim.latency.query import route
 from edgesim.latency.tables import one_way_matrix
@@ -223,8 +224,6 @@ class SimContext:
 
     def access_rtt_ms(self) -> F64:
         """Round trip of each access kind's last mile, indexed like ACCESS_KINDS."""
-        from edgesim.latency.params import ACCESS_KINDS
-
         p = self.world.params
         return np.array([p.access[a].rtt_ms for a in ACCESS_KINDS])
 

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from edgesim.errors import InputError
+from edgesim.report.output import dumps
+from edgesim.scenario.schema import scenario_model
 from edgesim.sweep.executors import Executor, Progress, TaskRunner
 from edgesim.sweep.metrics import SCALARS, aggregate, run_task
 from edgesim.sweep.variants import Variant
+from edgesim.yamlio import load_yaml_file, validate
 
 SWEEP_VERSION = 1
 
@@ -21,9 +24,6 @@ SWEEP_VERSION = 1
 def load_base(path: Path) -> dict[str, Any]:
     """The scenario file as a plain document (checked by the schema, so a broken base file
     fails before any variant is made)."""
-    from edgesim.scenario.schema import scenario_model
-    from edgesim.yamlio import load_yaml_file, validate
-
     data, index = load_yaml_file(path)
     if not isinstance(data, dict):
         raise InputError.single("a scenario must be a mapping", file=str(path))
@@ -138,8 +138,6 @@ def pareto_front(rows: list[dict[str, Any]], metric: str) -> list[int]:
 
 
 def sweep_json(doc: dict[str, Any]) -> str:
-    from edgesim.report.output import dumps
-
     return dumps(doc)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from edgesim.errors import InputError
+from edgesim.sweep.metrics import INTERRUPTED
 
 Task = dict[str, Any]
 
@@ -84,9 +85,6 @@ def _warm_worker() -> None:
     worker ignores the terminal's Ctrl-C (it reaches the whole process group): the parent
     decides what an interruption does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import edgesim.scenario.loader
-    import edgesim.sim.report
-    import edgesim.sim.results  # noqa: F401
 
 
 class ProcessPoolExecutor:
@@ -248,8 +246,6 @@ class TaskRunner:
         return self.interrupted
 
     def run(self, fn: Fn, tasks: Iterable[Task], variants: int) -> list[dict[str, Any]]:
-        from edgesim.sweep.metrics import INTERRUPTED
-
         if self.should_stop is not None and isinstance(self.executor, InProcessExecutor):
             fn = functools.partial(cast(Any, fn), should_stop=self._stopping)
         poll_s = None if self.should_stop is None else POLL_S

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgesim.errors import InputError
+from edgesim.scenario.loader import prepare
+from edgesim.scenario.schema import scenario_model
 from edgesim.sim.compare import mean_ci
+from edgesim.sim.report import build_report
+from edgesim.sim.results import Results
+from edgesim.topology.model import ClientGroup
+from edgesim.yamlio import LineIndex, validate
 
 #: Scalar metrics of a run, in table order. ``pop_p95`` / ``pop_p99``: the mean of each
 #: client group's percentile weighted by its metro's population (the world's client groups);
@@ -82,13 +89,6 @@ def run_variant(
     """Validate, run and reduce one scenario document under ``seed``: deterministic, the same
     whichever process runs it. Raises :class:`edgesim.errors.InputError` on a bad document.
     ``should_stop`` cuts the run short; then ``complete`` is false in the result."""
-    from edgesim.scenario.loader import prepare
-    from edgesim.scenario.schema import scenario_model
-    from edgesim.sim.report import build_report
-    from edgesim.sim.results import Results
-    from edgesim.topology.model import ClientGroup
-    from edgesim.yamlio import LineIndex, validate
-
     scn = validate(scenario_model(), doc, LineIndex(), name)
     run = prepare(scn, LineIndex(), name, seed=seed, base_dir=Path(base_dir) if base_dir else None)
     run.execute(None, should_stop)
@@ -115,8 +115,6 @@ def run_task(task: dict[str, Any], should_stop: Callable[[], bool] | None = None
     """``{variant, seed, doc, base_dir}`` → ``{variant, seed, ok, metrics | error}``; never
     raises, so one bad variant cannot stop a sweep (whatever runs it). A run cut short by
     ``should_stop`` is not ok and has ``incomplete: true``."""
-    from edgesim.errors import InputError
-
     out: dict[str, Any] = {"variant": task["variant"], "seed": task["seed"]}
     try:
         metrics = run_variant(

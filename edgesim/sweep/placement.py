@@ -35,6 +35,15 @@ import numpy as np
 import numpy.typing as npt
 
 from edgesim.errors import InputError, Problem
+from edgesim.geo import great_circle_km
+from edgesim.latency.params import ACCESS_KINDS
+from edgesim.scenario.loader import prepare
+from edgesim.scenario.schema import scenario_model
+from edgesim.sweep.executors import InProcessExecutor, TaskRunner
+from edgesim.sweep.metrics import aggregate, run_task
+from edgesim.topology.loader import load_world
+from edgesim.topology.model import ClientGroup, LinkClass, LocalZone, NodeKind, Region
+from edgesim.yamlio import LineIndex, validate
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -274,8 +283,6 @@ def candidate_sites(
     world: Any, spec: str, costs: dict[str, float] | None = None
 ) -> tuple[list[Site], list[Problem]]:
     """``regions``, ``local-zones`` and/or explicit site names, comma-separated."""
-    from edgesim.topology.model import LocalZone, NodeKind, Region
-
     keys: list[str] = []
     problems: list[Problem] = []
     for part in [p.strip() for p in spec.split(",") if p.strip()]:
@@ -311,13 +318,6 @@ def build_model(
     file: str | None = None,
 ) -> Model:
     """Prepare the template once (this checks it) and tabulate the analytical model."""
-    from edgesim.geo import great_circle_km
-    from edgesim.latency.params import ACCESS_KINDS
-    from edgesim.scenario.loader import prepare
-    from edgesim.scenario.schema import scenario_model
-    from edgesim.topology.model import ClientGroup, LinkClass
-    from edgesim.yamlio import LineIndex, validate
-
     name = file or "<template>"
     scn = validate(scenario_model(), doc, LineIndex(), name)
     run = prepare(scn, LineIndex(), name, base_dir=base_dir)
@@ -567,14 +567,10 @@ def place(
     should_stop: Callable[[], bool] | None = None,
 ) -> PlaceResult:
     """Search, then confirm the ``finalists`` best with full runs (0: analytical only)."""
-    from edgesim.sweep.executors import InProcessExecutor, TaskRunner
-    from edgesim.sweep.metrics import run_task
-
     if objective not in OBJECTIVES:
         raise InputError.single(f"unknown objective '{objective}'", expected=", ".join(OBJECTIVES))
     tpl = find_template(doc, endpoint)
     t0 = time.perf_counter()
-    from edgesim.topology.loader import load_world
 
     world_name = str(doc.get("world", ""))
     if base_dir is not None and (world_name.endswith((".yaml", ".yml")) or "/" in world_name):
@@ -656,7 +652,6 @@ def place(
     runner = TaskRunner(executor or InProcessExecutor(), on_update, should_stop)
     runs = runner.run(run_task, tasks, len(docs))
     result.complete = not runner.interrupted
-    from edgesim.sweep.metrics import aggregate
 
     metric = OBJECTIVE_METRIC[objective]
     for vi, (est, p) in enumerate(top):

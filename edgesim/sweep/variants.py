@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from edgesim.errors import InputError, Problem
+from edgesim.scenario.schema import scenario_model
+from edgesim.yamlio import LineIndex, _model_at, validate
 
 Step = str | int | tuple[str, str]
 """A mapping key, a list index, or a ``[field=value]`` selector of a list item."""
@@ -90,9 +92,6 @@ def _select(node: Any, sel: tuple[str, str], where: list[str | int]) -> int:
 def check_key(doc: dict[str, Any], steps: list[Step]) -> tuple[str | int, ...]:
     """Check that ``steps`` name something in ``doc`` (or an absent optional field the schema
     has); returns the location with selectors resolved. Raises :class:`InputError`."""
-    from edgesim.scenario.schema import scenario_model
-    from edgesim.yamlio import _model_at
-
     node: Any = doc
     done: list[str | int] = []
     for i, s in enumerate(steps):
@@ -300,9 +299,6 @@ def expand(
 
 def check_variants(variants: list[Variant], file: str | None) -> None:
     """Validate each variant's document with the scenario schema (errors name the variant)."""
-    from edgesim.scenario.schema import scenario_model
-    from edgesim.yamlio import LineIndex, validate
-
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for v in variants:

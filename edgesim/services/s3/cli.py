@@ -1,7 +1,7 @@
 """``edgesim s3ta``: S3 Transfer Acceleration, direct vs accelerated, per client metro.
 
 Listed in :data:`edgesim.cli.COMMANDS`; the model is
-:mod:`edgesim.s3ta` and ``docs/s3-transfer-acceleration.md``.
+:mod:`edgesim.services.s3.model` and ``docs/s3-transfer-acceleration.md``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _size(value: str, option: str) -> int:
 
 
 def _check(size: int, part: int, parallel: int, margin: float) -> list[Problem]:
-    from edgesim import s3ta as model
+    from edgesim.services.s3 import model
 
     out = []
     if not 0 < size <= model.MAX_OBJECT_SIZE:
@@ -124,7 +124,7 @@ def compare_cmd(
 ) -> None:
     """Transfer time of one object per client metro, direct to the bucket's region and through
     S3 Transfer Acceleration, like AWS's Speed Comparison tool."""
-    from edgesim import s3ta as model
+    from edgesim.services.s3 import model
     from edgesim.topology import NodeKind, load_world
 
     size_b = _size(size, "--size")

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edgesim.latency.paths import nearest_pop
+from edgesim.latency.query import route
 from edgesim.topology.model import World
 from edgesim.transfer import mathis_rate_bytes_per_s, transfer_ms
 
@@ -279,9 +281,6 @@ def client_paths(
     (node keys), from the latency model's path queries (:func:`edgesim.latency.query.route`):
     loss is ``1 − Π(1 − loss of each hop)``, the user's last mile included (each group's own
     access network, or ``access`` for all)."""
-    from edgesim.latency.paths import nearest_pop
-    from edgesim.latency.query import route
-
     d_rtt, d_loss, e_rtt, e_loss, b_rtt, b_loss = ([] for _ in range(6))
     edges: list[str] = []
     kinds: list[str] = []

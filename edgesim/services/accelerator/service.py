@@ -2,7 +2,7 @@
 
 Users reach an accelerator's static anycast addresses at the edge location nearest them over
 the public internet; TCP ends there (the handshake costs the user↔edge round trip), and the
-request crosses the AWS backbone to an endpoint chosen by :mod:`edgesim.accelerator.model`
+request crosses the AWS backbone to an endpoint chosen by :mod:`edgesim.services.accelerator.model`
 (traffic dials, weights, health, failover, fail-open), whose queueing and errors apply as for
 any caller. TLS is not terminated at the edge: each TLS round trip also crosses edge↔endpoint.
 The report compares every client group's latency with the public-internet path to the same
@@ -18,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from edgesim.accelerator import model as ga
 from edgesim.errors import InputError, Problem
 from edgesim.latency.params import ACCESS_KINDS
 from edgesim.route53.health import EndpointCheck
+from edgesim.services.accelerator import model as ga
 from edgesim.services.base import Service, Target
 from edgesim.services.endpoints import EndpointTarget
 from edgesim.sim.batch import Batch, Flow, Outcome

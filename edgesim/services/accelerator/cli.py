@@ -1,5 +1,5 @@
 """``edgesim ga serve``: the live Global Accelerator proxy; also runs alone as
-``python -m edgesim.cli.ga``."""
+``python -m edgesim.services.accelerator.cli``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 
 from edgesim.cli.common import convert, duration_s, fail, host_port, run_servers, token
 from edgesim.errors import InputError
-from edgesim.live.ga import (
+from edgesim.services.accelerator.live import (
     Backend,
     GaConfig,
     GaProxy,
@@ -167,10 +167,11 @@ def serve(
     try:
         _run(run, config, mapping, speed, ctl)
     except OSError as exc:
-        raise click.ClickException(
+        fail(
             f"cannot listen: {exc.strerror or exc} "
-            "(try --listen-host 127.0.0.1 --port-offset 10000)"
-        ) from None
+            "(try --listen-host 127.0.0.1 --port-offset 10000)",
+            status=1,
+        )
 
 
 def _run(
@@ -217,5 +218,5 @@ def _run(
     run_servers(start, stop)
 
 
-if __name__ == "__main__":  # python -m edgesim.cli.ga serve SCENARIO
-    ga(prog_name="python -m edgesim.cli.ga")
+if __name__ == "__main__":  # python -m edgesim.services.accelerator.cli serve SCENARIO
+    ga(prog_name="python -m edgesim.services.accelerator.cli")

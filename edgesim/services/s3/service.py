@@ -5,8 +5,8 @@ the target ``s3:NAME`` (the regional endpoint: users connect to the region over 
 and, when acceleration is on, ``s3-accelerate:NAME`` (``NAME.s3-accelerate.amazonaws.com``:
 users connect to the nearest edge location, which relays over the AWS backbone). A workload's
 ``upload_size`` (and ``size``, for downloads) to these targets is moved by the model of
-:mod:`edgesim.s3ta` (multipart in parallel parts, split TCP through the edge, the bypass rule)
-instead of the engine's single-stream transfer, through the engine hook
+:mod:`edgesim.services.s3.model` (multipart in parallel parts, split TCP through the edge, the
+bypass rule) instead of the engine's single-stream transfer, through the engine hook
 ``Target.user_transfer_ms``; see ``docs/s3-transfer-acceleration.md``.
 """
 
@@ -18,10 +18,12 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgesim import s3ta
 from edgesim.errors import InputError, Problem
 from edgesim.latency.params import ACCESS_KINDS
+from edgesim.latency.paths import NoPath
+from edgesim.latency.query import route
 from edgesim.services.base import Service, Target
+from edgesim.services.s3 import model as s3ta
 from edgesim.sim.batch import Batch, Flow, Outcome
 from edgesim.sim.context import SimContext
 from edgesim.sim.distributions import DurationDist
@@ -120,7 +122,7 @@ class BucketTarget(Target):
         down_bytes_per_s: F64,
     ) -> tuple[F64, F64]:
         """Upload time (beyond the engine's one round trip to the entry node) and download
-        body time per request, by :mod:`edgesim.s3ta`. ``loss`` (the engine's user-path
+        body time per request, by :mod:`edgesim.services.s3.model`. ``loss`` (the engine's user-path
         rule) is not used: the model takes the latency model's per-hop path loss, as the
         ``s3ta compare`` command does. For accelerated uploads the backbone's share is kept
         for :meth:`serve`."""
@@ -350,9 +352,6 @@ class S3(Service):
     def wan_loss(self, users: I64, dst: I64) -> F64:
         """Loss of the wide-area part of each user's internet path (last mile excluded):
         ``1 − Π(1 − loss of each hop)``, degraded links included."""
-        from edgesim.latency.paths import NoPath
-        from edgesim.latency.query import route
-
         world = self.ctx.world
 
         def one(u: str, d: str) -> float:
@@ -368,9 +367,6 @@ class S3(Service):
 
     def backbone_loss(self, edges: I64, region: int) -> F64:
         """Loss of each edge location's backbone path to ``region``."""
-        from edgesim.latency.paths import NoPath
-        from edgesim.latency.query import route
-
         world = self.ctx.world
 
         def one(e: str, r: str) -> float:

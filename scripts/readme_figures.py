@@ -27,8 +27,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = ap.parse_args()
+    from edgesim.report.html import render_html
     from edgesim.scenario.loader import load_scenario, prepare
-    from edgesim.sim.html import render_html
     from edgesim.sim.report import build_report
     from edgesim.sim.results import Results
 

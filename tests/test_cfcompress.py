@@ -7,7 +7,7 @@ import gzip
 import brotli
 import pytest
 
-from edgesim import cfcompress as c
+from edgesim.services.cloudfront import compress as c
 
 
 @pytest.mark.parametrize(

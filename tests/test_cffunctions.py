@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgesim.cffunctions import (
+from edgesim.services.cloudfront.functions import (
     MAX_CODE_BYTES,
     CloudFrontFunction,
     FunctionError,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgesim.cfgeo import GeoError, GeoRestriction
+from edgesim.services.cloudfront.georestrict import GeoError, GeoRestriction
 
 
 def test_allow_and_block_lists() -> None:

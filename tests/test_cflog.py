@@ -9,9 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgesim.cflog import FIELDS, LogRecord, ReadReport, format_record, header, parse_lines
 from edgesim.errors import InputError
-from edgesim.logfiles import read_logs
+from edgesim.services.cloudfront.logfiles import read_logs
+from edgesim.services.cloudfront.logs import (
+    FIELDS,
+    LogRecord,
+    ReadReport,
+    format_record,
+    header,
+    parse_lines,
+)
 
 # A line as CloudFront documents it (AWS "Standard logging reference" example, 33 fields).
 SAMPLE = (

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from edgesim import cfsign
+from edgesim.services.cloudfront import signing as cfsign
 
 URL = "https://d111111abcdef8.cloudfront.net/videos/a.mp4?size=large"
 NOW = 1_800_000_000

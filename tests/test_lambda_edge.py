@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edgesim.lambda_edge.events import check_result, flat_headers, limits, make_event
-from edgesim.lambda_edge.runner import EdgeFunction, HandlerError
+from edgesim.services.cloudfront.lambda_edge import check_result, flat_headers, limits, make_event
+from edgesim.services.cloudfront.live.lambda_runner import EdgeFunction, HandlerError
 
 HANDLERS = """
 import os, time

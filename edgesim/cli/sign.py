@@ -67,7 +67,7 @@ def sign(
     """
     import ipaddress
 
-    from edgesim import cfsign
+    from edgesim.services.cloudfront import signing as cfsign
 
     now = time.time()
     exp = _when(expires, "--expires", now)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgesim.lambda_edge.events import EventType, Outcome, check_result, limits
+from edgesim.services.cloudfront.lambda_edge import EventType, Outcome, check_result, limits
 
 _PY_WORKER = r"""
 import importlib.util, io, json, sys, time, traceback

@@ -1,7 +1,7 @@
 """Reading CloudFront log files from disk (plain or gzip), for the replay and the importer.
 
-The format lives in :mod:`edgesim.cflog` (I/O-free); this shell opens the files, detects gzip
-by its magic bytes, and turns a truncated or corrupt gzip stream into a reported problem at the
+The format lives in :mod:`edgesim.services.cloudfront.logs` (I/O-free); this shell opens the
+files, detects gzip by its magic bytes, and turns a truncated or corrupt gzip stream into a reported problem at the
 line where it broke (skipped with a count, or an error with ``strict``).
 """
 
@@ -12,8 +12,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from edgesim.cflog import LogError, LogRecord, ReadReport, merge, parse_lines
 from edgesim.errors import InputError, Problem
+from edgesim.services.cloudfront.logs import LogError, LogRecord, ReadReport, merge, parse_lines
 
 
 def _lines(path: Path, report: ReadReport, strict: bool) -> Iterator[str]:

@@ -1,8 +1,9 @@
 """Reading CloudFront log files from disk (plain or gzip), for the replay and the importer.
 
 The format lives in :mod:`edgesim.services.cloudfront.logs` (I/O-free); this shell opens the
-files, detects gzip by its magic bytes, and turns a truncated or corrupt gzip stream into a reported problem at the
-line where it broke (skipped with a count, or an error with ``strict``).
+files, detects gzip by its magic bytes, and turns a truncated or corrupt gzip stream into a
+reported problem at the line where it broke (skipped with a count, or an error with
+``strict``).
 """
 
 from __future__ import annotations

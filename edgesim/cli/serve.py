@@ -58,6 +58,14 @@ MAX_EDGE_LINES = 8
     help=f"start only these ({','.join(COMPONENTS)}); the control API always runs",
 )
 @click.option(
+    "--traffic",
+    "traffic_rps",
+    type=click.FloatRange(min=0.1, max=10_000),
+    default=None,
+    metavar="RATE",
+    help="built-in clients from every group send RATE requests/s in all (DNS, then HTTP)",
+)
+@click.option(
     "--ga-port-offset",
     type=click.IntRange(0, 60000),
     default=0,
@@ -77,6 +85,7 @@ def serve(
     no_delay: bool,
     only: str | None,
     ga_port_offset: int,
+    traffic_rps: float | None,
 ) -> None:
     """Serve a SCENARIO live: DNS, CloudFront edges, endpoints, origins, accelerators, a
     control API and a dashboard, in one process, on loopback.
@@ -111,6 +120,7 @@ def serve(
         http_proxy=proxy,
         only=picked,
         ga_port_offset=ga_port_offset,
+        traffic_rps=traffic_rps,
     )
     public = [
         (opt, h)

@@ -40,10 +40,12 @@ class MeteredEdge(EdgeServer):
         group, rtt = self._last
         if self.is_down(dp.pop.node):
             self.metrics.http(group, 503, rtt * 1000)
+            self.metrics.edge_result(dp.pop.name, "Error")
             return self.error_bytes({dp.dist.name: dp}, 503, "this edge location is down")
         data = super().fast_hit(dp, req, now_s)
         if data is not None:
             self.metrics.http(group, 200, rtt * 1000)
+            self.metrics.edge_result(dp.pop.name, "Hit")
         return data
 
     async def handle(
@@ -56,6 +58,7 @@ class MeteredEdge(EdgeServer):
             self.metrics.http(group, 500, (mono_now() - arrival + rtt) * 1000)
             raise
         self.metrics.http(group, int(resp.status), (max(at_pop, arrival) - arrival + rtt) * 1000)
+        self.metrics.edge_result(dp.pop.name, str(resp.result))
         return resp, at_pop
 
     def invalidate(self, dist: str, paths: list[str]) -> int:

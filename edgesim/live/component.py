@@ -21,6 +21,7 @@ REGISTRY: Final[tuple[tuple[str, str], ...]] = (
     ("endpoints", "edgesim.services.endpoints.live:Endpoints"),
     ("accelerators", "edgesim.services.accelerator.live.stack:Accelerators"),
     ("dns", "edgesim.live.dns:Dns"),
+    ("traffic", "edgesim.live.traffic:Traffic"),  # last: it needs DNS and the servers
 )
 """(``--only`` name, ``module:Class``) in start order."""
 

@@ -182,6 +182,14 @@ def control_app(stack: Stack) -> web.Application:
     async def metrics(_r: web.Request) -> web.Response:
         return web.json_response(stack.metrics.snapshot(), dumps=_dumps)
 
+    async def prometheus(_r: web.Request) -> web.Response:
+        """Prometheus' text format (read-only, like ``/v1/state``)."""
+        prom = stack.metrics.prom
+        if prom is None:
+            return _error(404, "no Prometheus metrics in this stack")
+        body, ctype = prom.exposition()
+        return web.Response(body=body, headers={"Content-Type": ctype})
+
     async def stream(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(
             headers={
@@ -313,6 +321,7 @@ def control_app(stack: Stack) -> web.Application:
     r.add_get("/v1/land", land)
     r.add_get("/v1/routes", routes)
     r.add_get("/v1/metrics", metrics)
+    r.add_get("/metrics", prometheus)
     r.add_get("/v1/metrics/stream", stream)
     r.add_post("/v1/events", events)
     r.add_post("/v1/fail", simple("fail"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from edgesim.live.prometheus import PromMetrics
 
 LATENCY_WINDOW: Final = 512
 """Response latencies kept per client group for the p95."""
@@ -31,18 +34,29 @@ class Metrics:
         self.names = group_names
         self.groups = [_GroupStats() for _ in group_names]
         self.started = time.time()
+        self.prom: PromMetrics | None = None
+        """The Prometheus registry the same answers are counted in (``GET /metrics``)."""
 
-    def dns(self, group: int) -> None:
+    def dns(self, group: int, record: str = "", target: str = "") -> None:
         if 0 <= group < len(self.groups):
             self.groups[group].dns += 1
+        if self.prom is not None:
+            self.prom.observe_dns(group, record, target)
 
-    def http(self, group: int, status: int, latency_ms: float) -> None:
+    def http(self, group: int, status: int, latency_ms: float, server: str = "edge") -> None:
         if 0 <= group < len(self.groups):
             g = self.groups[group]
             g.http += 1
             if status >= 500:
                 g.errors += 1
             g.latencies.append(latency_ms)
+        if self.prom is not None:
+            self.prom.observe_http(group, server, status, latency_ms)
+
+    def edge_result(self, pop: str, result: str) -> None:
+        """A CloudFront answer's result type at a PoP (``Hit``, ``Miss``, ``Error`` …)."""
+        if self.prom is not None:
+            self.prom.observe_edge(pop, result)
 
     def snapshot(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -100,7 +100,8 @@ class PromMetrics:
         self, group_names: list[str], state: Callable[[], dict[str, Any]] | None = None
     ) -> None:
         self.names = list(group_names)
-        self.registry = CollectorRegistry(auto_describe=True)
+        # auto_describe off: the state collector must not run before the stack is up
+        self.registry = CollectorRegistry(auto_describe=False)
         self.latency = Histogram(
             "edgesim_request_duration_seconds",
             "Latency an emulated user saw for an HTTP request (emulated delays included)",

@@ -52,6 +52,7 @@ from edgesim.live.control import control_app
 from edgesim.live.delay import Delayer
 from edgesim.live.edge import EdgePlan
 from edgesim.live.metrics import Metrics
+from edgesim.live.prometheus import PromMetrics
 from edgesim.live.proxy import HttpProxy
 from edgesim.scenario.loader import prepare_file
 from edgesim.sim.live import LiveDriver
@@ -92,6 +93,8 @@ class StackConfig:
     """Added to accelerator listener ports (443 → 10443 with 10000)."""
     metrics_interval_s: float = 1.0
     """How often the SSE stream sends a metrics snapshot."""
+    traffic_rps: float | None = None
+    """Built-in clients' requests per second in all (``--traffic``); None: no traffic."""
 
     @property
     def public(self) -> bool:
@@ -131,6 +134,7 @@ class Stack:
         self.groups: list[str] = [g.name for g in run.groups]
         self.group_index = {n: i for i, n in enumerate(self.groups)}
         self.metrics = Metrics(self.groups)
+        self.metrics.prom = PromMetrics(self.groups, state=self.state)
         self.listeners: list[Listener] = []
         self.notes: list[str] = []
         self.authority: Authority | None = None

@@ -20,11 +20,17 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import asyncio_dgram
 import dns.exception
 import dns.message
 import dns.rdatatype
+
+from edgesim.live.component import Component
+
+if TYPE_CHECKING:
+    from edgesim.live.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -168,3 +174,67 @@ class TrafficGenerator:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+# ---- the stack's component (edgesim serve --traffic RATE) -----------------------------------
+class Traffic(Component):
+    """Starts the built-in clients once DNS and the servers listen (``--traffic``)."""
+
+    name: ClassVar[str] = "traffic"
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(stack)
+        self.task: asyncio.Task[None] | None = None
+        self.stop_event = asyncio.Event()
+        self.generator: TrafficGenerator | None = None
+
+    def wanted(self, only: frozenset[str]) -> bool:
+        return self.stack.config.traffic_rps is not None
+
+    def plan(self) -> list[TrafficTarget]:
+        """The workloads whose host one of the scenario's zones answers."""
+        zones = [str(z).rstrip(".").lower() for z in getattr(self.stack.authority, "zones", [])]
+        targets = []
+        for w in self.stack.run.scenario.workloads:
+            host = w.host.rstrip(".").lower()
+            if not any(host == z or host.endswith("." + z) for z in zones):
+                continue  # no zone answers it: a client could not resolve it
+            objects = w.objects.count if w.objects is not None else 1000
+            targets.append(TrafficTarget(w.host, w.path_prefix, w.share or 1.0, objects))
+        return targets
+
+    async def start(self) -> None:
+        from edgesim.live.stack import Listener
+
+        stack = self.stack
+        rate = stack.config.traffic_rps
+        assert rate is not None
+        if stack.dns_bound is None:
+            stack.notes.append("traffic: no DNS server runs, so built-in clients cannot start")
+            return
+        if stack.config.public:
+            stack.notes.append("traffic: built-in clients need loopback addresses (not started)")
+            return
+        targets = self.plan()
+        if not targets:
+            stack.notes.append("traffic: no workload host is in the scenario's zones")
+            return
+        weights = [max(g.rate_rps, 0.0) for g in stack.run.groups]
+        self.generator = TrafficGenerator(
+            targets, weights, rate, stack.dns_bound, stack.edge_port, seed=stack.ctx.seed
+        )
+        self.task = asyncio.get_running_loop().create_task(self.generator.run(self.stop_event))
+        used = sum(1 for w in weights if w > 0)
+        stack.listeners.append(
+            Listener("traffic", "built-in clients", f"{rate:g} req/s", f"{len(targets)} hosts")
+        )
+        stack.notes.append(f"traffic: {rate:g} req/s from {used} client groups")
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(self.task, 10)
+            except TimeoutError:
+                self.task.cancel()
+            self.task = None

@@ -70,7 +70,7 @@ def _endpoint_handler(
         status = 200 if up else 503
         if rtt > 0 and stack.delayer is not None:
             await stack.delayer.until(arrival + rtt / 1000)
-        stack.metrics.http(group, status, (mono_now() - arrival) * 1000)
+        stack.metrics.http(group, status, (mono_now() - arrival) * 1000, "endpoint")
         body = {
             "endpoint": name,
             "site": target.site_key,

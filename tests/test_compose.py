@@ -45,12 +45,52 @@ def test_compose_file_follows_the_compose_specification() -> None:
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
     # the schema accepts any service; check what our stack needs on top of it
     services = _compose()["services"]
-    assert {"dns", "edges", "origins", "dashboard"} <= set(services)
+    assert {"dns", "edges", "dashboard"} <= set(services)
     assert (ROOT / "Dockerfile").is_file()
     for name, svc in services.items():
         assert svc["build"] == ".", name
+        assert svc.get("ports"), f"{name} publishes nothing: nothing can reach it"
+        assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
         for p in svc.get("ports", []):
             assert str(p).startswith("127.0.0.1:"), f"{name} publishes {p} beyond loopback"
+
+
+def _published(svc: dict[str, Any]) -> set[int]:
+    """Container-side TCP ports a service publishes (ranges expanded)."""
+    out: set[int] = set()
+    for p in svc.get("ports", []):
+        spec = str(p).split("#")[0].strip()
+        if spec.endswith("/udp"):
+            continue
+        container = spec.removesuffix("/tcp").rsplit(":", 1)[1]
+        lo, _, hi = container.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _option(command: list[str], name: str, default: str) -> str:
+    return command[command.index(name) + 1] if name in command else default
+
+
+@pytest.mark.parametrize("service", ["edges", "dashboard"])
+def test_every_port_serve_binds_is_published(service: str) -> None:
+    """The PoPs (planned and standby) and endpoints take consecutive ports in containers:
+    the compose file publishes exactly what the stack's port plan says."""
+    from edgesim.live.cloudfront import public_ports
+    from edgesim.live.stack import Stack, StackConfig
+
+    command = _compose()["services"][service]["command"]
+    assert "0.0.0.0" in command
+    edge_port = int(_option(command, "--edge-port", "8080"))
+    stack = Stack.load(StackConfig(scenario=ROOT / command[2], edge_port=edge_port))
+    plan = public_ports(stack)
+    published = _published(_compose()["services"][service])
+    control = int(_option(command, "--control", "127.0.0.1:8053").rsplit(":", 1)[1])
+    assert control in published
+    wanted = set(plan["edges"]) | set(plan["endpoints"])
+    if service == "edges":
+        assert wanted <= published, sorted(wanted - published)[:5]
+        assert published - wanted == {control}, sorted(published - wanted - {control})[:5]
 
 
 def test_the_schema_rejects_a_broken_compose_file() -> None:

@@ -145,6 +145,11 @@ class Edges(Component):
             "edges", f"{plan.pops[0].host}:{self.stack.edge_port} (and the other PoPs)", edge.start
         )
         standby = self.standby_plan(plan)
+        if standby is not None and self.stack.config.public:
+            # containers: standby PoPs take the ports after the planned ones (published too)
+            for i, p in enumerate(standby.pops):
+                p.host = self.stack.config.listen_host
+                p.port = self.stack.edge_port + len(plan.pops) + i
         if standby is not None:
             extra = self.make_edge(standby)
             self.stack.edges.append(extra)
@@ -250,3 +255,20 @@ class Edges(Component):
             self.stack.notes.append(f"edges: cannot start {sorted(missing)}: {exc}")
         finally:
             self._grow_task = None
+
+
+def public_ports(stack: Stack) -> dict[str, list[int]]:
+    """The ports ``edgesim serve`` binds with a non-loopback ``--listen-host`` (containers),
+    without binding them: the planned PoPs, then the standby PoPs, from ``--edge-port``; the
+    endpoints from ``--edge-port + 1000``. docker-compose publishes these (a test checks)."""
+    from edgesim.services.endpoints.live import public_endpoint_ports
+
+    edges = Edges(stack)
+    try:
+        plan = plan_edges(stack.run, port=stack.config.edge_port)
+    except ValueError:
+        return {"edges": [], "endpoints": public_endpoint_ports(stack)}
+    standby = edges.standby_plan(plan)
+    n = len(plan.pops) + (len(standby.pops) if standby is not None else 0)
+    base = stack.config.edge_port
+    return {"edges": list(range(base, base + n)), "endpoints": public_endpoint_ports(stack)}

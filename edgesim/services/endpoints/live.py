@@ -87,3 +87,9 @@ def _endpoint_handler(
         )
 
     return handle
+
+
+def public_endpoint_ports(stack: Stack) -> list[int]:
+    """The ports the endpoints take with a non-loopback ``--listen-host`` (see above)."""
+    eps = [t for t in stack.ctx.targets.values() if isinstance(t, EndpointTarget)]
+    return [stack.config.edge_port + 1000 + i for i in range(len(eps))]

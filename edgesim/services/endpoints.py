@@ -323,6 +323,8 @@ class EndpointTarget(Target):
         self.window_ms: list[F64] = []
         self.callees: list[EndpointTarget] = []
         """Endpoints each request calls (``calls:``), resolved after every endpoint exists."""
+        self.servers_out = 0
+        """Servers another service has taken out of service (Systems Manager patching)."""
         # ---- compute model -------------------------------------------------------------
         self.compute = spec.compute
         self.scaler: TargetTracking | None = None
@@ -393,12 +395,20 @@ class EndpointTarget(Target):
         return self.spec.servers
 
     def _apply_capacity(self) -> None:
-        total = self.total_servers()
+        total = max(self.total_servers() - self.servers_out, 0)
         if not self.azs:
             self.pool.servers = total
             return
         alive = len(self.azs) - len(self.down_azs)
-        self.pool.servers = 0 if alive == 0 else max(1, round(total * alive / len(self.azs)))
+        self.pool.servers = (
+            0 if alive == 0 or total == 0 else max(1, round(total * alive / len(self.azs)))
+        )
+
+    def set_servers_out(self, servers: int) -> None:
+        """Hook for other services: ``servers`` of the endpoint's servers are out of service
+        (instances being patched); AZ failures and the compute model apply on top."""
+        self.servers_out = max(0, servers)
+        self._apply_capacity()
 
     def take_window(self) -> tuple[int, int, float]:
         """Requests, errors and p99 of queue+service time (ms) since the last call."""

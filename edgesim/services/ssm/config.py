@@ -1,0 +1,122 @@
+"""The ``ssm:`` scenario section: managed fleets, maintenance windows and their tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from edgesim.services.ssm.rate import Rate, parse_rate
+from edgesim.sim.distributions import DurationDist
+from edgesim.units import Duration, Fraction
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+def _concurrency(v: Any) -> Rate:
+    if isinstance(v, Rate):
+        return v
+    r = parse_rate(v, "max_concurrency")
+    if r.value == 0:
+        raise ValueError("max_concurrency must be at least 1 (or 1%): 0 would run nothing")
+    return r
+
+
+def _errors(v: Any) -> Rate:
+    return v if isinstance(v, Rate) else parse_rate(v, "max_errors")
+
+
+_RATE_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "examples": ["10%"]}]}
+)
+Concurrency = Annotated[
+    Rate, BeforeValidator(_concurrency), PlainSerializer(str, return_type=str), _RATE_SCHEMA
+]
+Errors = Annotated[
+    Rate, BeforeValidator(_errors), PlainSerializer(str, return_type=str), _RATE_SCHEMA
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class FleetSpec(_Strict):
+    """The managed nodes (EC2 instances running the SSM Agent) behind one endpoint."""
+
+    endpoint: str = Field(description="the endpoint whose servers run on these instances")
+    instances: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="instances the endpoint's `servers` are spread over (required for an "
+        "endpoint without a compute model; EC2, Beanstalk and ECS-on-EC2 endpoints use their "
+        "instances or tasks)",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="tags targets can select")
+
+
+class PatchTaskSpec(_Strict):
+    """A maintenance window task running AWS-RunPatchBaseline (Operation=Install)."""
+
+    name: str = Field(pattern=NAME)
+    type: Literal["patch"] = "patch"
+    targets: list[str] = Field(
+        min_length=1, description="endpoint:NAME, region:ID or tag:Key=Value"
+    )
+    max_concurrency: Concurrency = Field(description="a number (2) or a percentage (10%)")
+    max_errors: Errors = Field(
+        default=Rate(0, False), description="errors allowed before the task stops (0: the first)"
+    )
+    priority: int = Field(default=1, ge=0, le=5, description="lower runs first")
+    cutoff_behavior: Literal["CONTINUE_TASK", "CANCEL_TASK"] = "CONTINUE_TASK"
+    install_time: DurationDist = Field(
+        default="lognormal(median=6m, sigma=0.5)",
+        validate_default=True,
+        description="scan, download and install the missing patches",
+    )
+    reboot_option: Literal["RebootIfNeeded", "NoReboot"] = "RebootIfNeeded"
+    reboot_time: DurationDist = Field(
+        default="lognormal(median=2m, sigma=0.3)",
+        validate_default=True,
+        description="reboot until the load balancer sees the instance healthy again",
+    )
+    failure_rate: Fraction = Field(default=0.0, description="chance the install fails")
+    on_failure: Literal["back_in_service", "out_of_service"] = Field(
+        default="back_in_service",
+        description="a failed instance returns unpatched, or stays out until the run ends",
+    )
+    timeout: Duration = Field(
+        default="2h",
+        validate_default=True,
+        description="execution timeout: a longer run is TimedOut (counts as an error)",
+    )
+
+
+TaskSpec = PatchTaskSpec
+
+
+class WindowSpec(_Strict):
+    """A maintenance window: when it opens, for how long, and its tasks."""
+
+    name: str = Field(pattern=NAME)
+    schedule: str | None = Field(
+        default=None,
+        description="cron(0 2 ? * TUE#2 *), rate(1 day) or at(…); none: only the "
+        "run_maintenance_window timeline action opens it",
+    )
+    timezone: str = Field(default="UTC", description="ScheduleTimezone (IANA)")
+    duration: Duration = Field(description="how long the window is open (AWS: 1h to 24h)")
+    cutoff: Duration = Field(
+        default="0s",
+        validate_default=True,
+        description="no task starts in the last `cutoff` of the window (AWS: 0h to 23h)",
+    )
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+
+class SsmConfig(_Strict):
+    """The ``ssm:`` section."""
+
+    fleets: list[FleetSpec] = Field(default_factory=list)
+    maintenance_windows: list[WindowSpec] = Field(default_factory=list)

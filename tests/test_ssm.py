@@ -314,3 +314,10 @@ def test_bad_input_is_refused_at_load_with_file_line_and_field(
     assert f"{path}:{_line(text, needle)}" in out, out
     assert field in out, out
     assert message in out, out
+
+
+def test_the_patch_tuesday_example_holds() -> None:
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "patch-tuesday.yaml"
+    result = CliRunner().invoke(main, ["run", str(path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.output

@@ -68,7 +68,7 @@ class PatchTaskSpec(_Strict):
     max_errors: Errors = Field(
         default=Rate(0, False), description="errors allowed before the task stops (0: the first)"
     )
-    priority: int = Field(default=1, ge=0, le=5, description="lower runs first")
+    priority: int = Field(default=1, ge=0, le=1_000_000, description="lower runs first")
     cutoff_behavior: Literal["CONTINUE_TASK", "CANCEL_TASK"] = "CONTINUE_TASK"
     install_time: DurationDist = Field(
         default="lognormal(median=6m, sigma=0.5)",

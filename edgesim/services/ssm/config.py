@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from edgesim.services.ssm.documents import DocumentSpec
 from edgesim.services.ssm.rate import Rate, parse_rate
 from edgesim.sim.distributions import DurationDist
 from edgesim.units import Duration, Fraction
@@ -120,3 +121,22 @@ class SsmConfig(_Strict):
 
     fleets: list[FleetSpec] = Field(default_factory=list)
     maintenance_windows: list[WindowSpec] = Field(default_factory=list)
+    documents: list[DocumentSpec] = Field(
+        default_factory=list, description="Run Command documents for the send_command action"
+    )
+
+
+class SendCommandSpec(_Strict):
+    """The ``send_command`` timeline action (and control-API event): Run Command."""
+
+    document: str
+    targets: list[str] = Field(min_length=1, description="endpoint:…, region:…, tag:Key=Value")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    max_concurrency: Concurrency = Field(default=Rate(50, False), validate_default=True)
+    max_errors: Errors = Field(default=Rate(0, False), validate_default=True)
+    timeout: Duration = Field(
+        default="1h", validate_default=True, description="execution timeout per target"
+    )
+    failure_rate: Fraction = Field(
+        default=0.0, description="chance an invocation fails at its first step"
+    )

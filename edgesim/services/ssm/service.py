@@ -27,7 +27,20 @@ from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service
 from edgesim.services.endpoints import EcsCompute, EndpointTarget, LambdaCompute
 from edgesim.services.ssm import schedule
-from edgesim.services.ssm.config import FleetSpec, PatchTaskSpec, SsmConfig, WindowSpec
+from edgesim.services.ssm.config import (
+    FleetSpec,
+    PatchTaskSpec,
+    SendCommandSpec,
+    SsmConfig,
+    WindowSpec,
+)
+from edgesim.services.ssm.documents import (
+    FOREIGN,
+    DocumentContent,
+    Step,
+    check_document,
+    resolve,
+)
 from edgesim.services.ssm.rate import (
     CANCELLED,
     FAILED,
@@ -41,7 +54,7 @@ from edgesim.sim.context import SimContext
 from edgesim.sim.histogram import bucket_index, counts_len
 from edgesim.sim.results import LatencyStats
 from edgesim.topology.model import NodeKind
-from edgesim.units import format_duration_ns
+from edgesim.units import format_duration_ns, parse_duration_ns, parse_fraction
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -50,6 +63,7 @@ HOUR_NS = 3600 * NS
 TICK_NS = 10 * NS
 """Fleet capacity follows the tasks at chunk boundaries, at least every 10 s."""
 DEFAULT_START = datetime(2026, 1, 15, tzinfo=UTC)
+INSTANCE_ACTIONS = ("edgesim:stopService", "edgesim:startService", "aws:sleep")
 
 
 @dataclass
@@ -164,12 +178,44 @@ class Execution:
         return out
 
 
+@dataclass
+class CommandRun:
+    """One ``send_command``: a document over its targets under the rate controls."""
+
+    document: str
+    sent_ns: int
+    steps: list[Step]
+    rc: RateControlled
+    where: list[tuple[Fleet, int]]
+    out: dict[int, list[tuple[int, int | None]]] = field(default_factory=dict)
+    """Invocation index → the intervals its instance is out of service ([start, end))."""
+    effects: list[tuple[int, int, Fleet, Step]] = field(default_factory=list)
+    """(ns, order, fleet, step) of endpoint-wide and other services' steps not yet applied."""
+    seq: int = 0
+
+    def report(self) -> dict[str, Any]:
+        status, details = self.rc.status()
+        return {
+            "document": self.document,
+            "sent_s": self.sent_ns / NS,
+            "ended_s": None if self.rc.done_ns is None else self.rc.done_ns / NS,
+            "status": status,
+            "status_details": details,
+            "targets": len(self.rc.invocations),
+            "max_concurrency": self.rc.concurrency,
+            "max_errors": self.rc.max_errors,
+            "stopped": self.rc.stopped,
+            "counts": {k: v for k, v in self.rc.counts().items() if v},
+            "invocations": [i.as_dict() for i in self.rc.invocations],
+        }
+
+
 class SystemsManager(Service):
     section: ClassVar[str] = "ssm"
     summary: ClassVar[str] = "AWS Systems Manager: maintenance windows patching endpoint fleets"
     config_model: ClassVar[type[BaseModel]] = SsmConfig
     order: ClassVar[int] = 70
-    actions: ClassVar[tuple[str, ...]] = ("run_maintenance_window",)
+    actions: ClassVar[tuple[str, ...]] = ("run_maintenance_window", "send_command")
     assertion_kinds: ClassVar[dict[str, str]] = {
         "patched": "count",
         "patch_failed": "count",
@@ -193,6 +239,17 @@ class SystemsManager(Service):
         self.task_fleets: dict[tuple[str, str], list[Fleet]] = {}
         for i, w in enumerate(config.maintenance_windows):
             self._window(i, w, problems)
+        self.documents: dict[str, DocumentContent] = {}
+        for i, d in enumerate(config.documents):
+            where = f"ssm.documents[{i}]"
+            if d.name in self.documents:
+                problems.append(
+                    Problem(f"two documents are named '{d.name}'", path=f"{where}.name")
+                )
+            self.documents[d.name] = d.content
+            for sub, msg in check_document(d.content):
+                problems.append(Problem(msg, path=f"{where}.content.{sub}"))
+        self.commands: list[CommandRun] = []
         if problems:
             raise InputError(problems, file=ctx.file)
         self.rng = ctx.rng("ssm")
@@ -413,13 +470,15 @@ class SystemsManager(Service):
                 for off in schedule.occurrences(w.schedule, start, duration_ns, w.timezone):
                     self.scheduled.append((off, w.name))
         self.scheduled.sort()
-        if not self.cfg.maintenance_windows:
+        if not self.cfg.maintenance_windows and not self.cfg.documents:
             return []
         grid = set(range(TICK_NS, duration_ns, TICK_NS))
         grid.update(t for t, _ in self.scheduled if t > 0)
         return sorted(grid)
 
     def check_event(self, action: str, payload: Any) -> str | None:
+        if action == "send_command":
+            return self._check_command(payload)
         name = payload.get("window") if isinstance(payload, dict) else payload
         if not isinstance(name, str) or (isinstance(payload, dict) and set(payload) - {"window"}):
             return "run_maintenance_window takes a window name, or {window: NAME}"
@@ -429,10 +488,136 @@ class SystemsManager(Service):
             )
         return None
 
+    def _check_command(self, payload: Any) -> str | None:
+        from pydantic import ValidationError
+
+        try:
+            spec = SendCommandSpec.model_validate(payload)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            return (
+                f"{where + ': ' if where else ''}{err['msg']}; send_command takes {{document: NAME,"
+                " targets: [endpoint:…, region:…, tag:K=V], parameters: {…}, max_concurrency: "
+                "10%, max_errors: 0, timeout: 1h, failure_rate: 0%}"
+            )
+        doc = self.documents.get(spec.document)
+        if doc is None:
+            return f"no document named '{spec.document}'; expected one of: " + (
+                ", ".join(sorted(self.documents)) or "(none: add ssm.documents)"
+            )
+        try:
+            steps = resolve(doc, spec.parameters)
+        except ValueError as exc:
+            return str(exc)
+        problems: list[Problem] = []
+        fleets = self.resolve_targets(spec.targets, "targets", problems)
+        if problems:
+            return f"{problems[0].path}: {problems[0].message}"
+        total = sum(f.max_size for f in fleets)
+        mc = spec.max_concurrency
+        if "max_concurrency" in spec.model_fields_set and not mc.percent and mc.value > total:
+            return f"max_concurrency {mc.value} is above the {total} instances the targets select"
+        for step in steps:
+            foreign = FOREIGN.get(step.action)
+            if foreign is None:
+                continue
+            svc = next((x for x in self.ctx.services if foreign in x.actions), None)
+            if svc is None:
+                return (
+                    f"step '{step.name}' ({step.action}) needs the service that handles {foreign}"
+                )
+            msg = svc.check_event(foreign, dict(step.inputs))
+            if msg:
+                return f"step '{step.name}': {msg}"
+        return None
+
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
-        name = payload.get("window") if isinstance(payload, dict) else payload
-        self._open(self.windows[str(name)], at_ns)
+        if action == "send_command":
+            self._send(SendCommandSpec.model_validate(payload), at_ns)
+        else:
+            name = payload.get("window") if isinstance(payload, dict) else payload
+            self._open(self.windows[str(name)], at_ns)
         self.begin(at_ns)
+
+    def _send(self, spec: SendCommandSpec, at_ns: int) -> None:
+        steps = resolve(self.documents[spec.document], spec.parameters)
+        fleets = self.resolve_targets(spec.targets, "targets", [])
+        where = [(f, i) for f in fleets for i in range(f.size())]
+        invs = [Invocation(f"{f.name}/i-{i:03d}") for f, i in where]
+        index = {id(inv): k for k, inv in enumerate(invs)}
+        rng = self.ctx.rng(f"ssm:command:{len(self.commands)}:{at_ns}")
+        n = len(invs)
+        cmd: CommandRun
+
+        def draw(inv: Invocation, t: int) -> tuple[int, str, int | None]:
+            k = index[id(inv)]
+            fails = bool(rng.random() < spec.failure_rate)
+            if fails:
+                return steps[0].duration_ns, FAILED, 0
+            limit = t + spec.timeout
+            intervals: list[tuple[int, int | None]] = []
+            down: int | None = None
+            for step in steps:
+                if t >= limit:
+                    break
+                d = step.duration_ns
+                if step.action == "edgesim:stopService" and down is None:
+                    down = t
+                elif step.action == "edgesim:startService" and down is not None:
+                    intervals.append((down, t))
+                    down = None
+                elif step.action == "edgesim:restart":
+                    intervals.append((t if down is None else down, t + d))
+                    down = None
+                elif step.action not in (
+                    "edgesim:stopService",
+                    "edgesim:startService",
+                    "aws:sleep",
+                ):
+                    cmd.seq += 1
+                    cmd.effects.append((t, cmd.seq, where[k][0], step))
+                t += d
+            if down is not None:
+                intervals.append((down, None))
+            cmd.out[k] = intervals
+            run = sum(s.duration_ns for s in steps)
+            if run > spec.timeout:
+                return spec.timeout, TIMED_OUT, run
+            return run, SUCCESS, run
+
+        rc = RateControlled(
+            invocations=invs,
+            concurrency=spec.max_concurrency.concurrency(n),
+            max_errors=spec.max_errors.of(n),
+            start_ns=at_ns,
+            draw=draw,
+        )
+        cmd = CommandRun(spec.document, at_ns, steps, rc, where)
+        self.commands.append(cmd)
+
+    def _effect(self, t: int, fleet: Fleet, step: Step) -> None:
+        target = fleet.target
+        a = step.action
+        if a in ("edgesim:failEndpoint", "edgesim:recoverEndpoint"):
+            up = a == "edgesim:recoverEndpoint"
+            for svc in self.ctx.services:
+                if svc.fail(target.key, up, t):
+                    break
+        elif a == "edgesim:degradeEndpoint":
+            target.extra_latency_ms = (
+                parse_duration_ns(str(step.inputs.get("extra_latency", "0s"))) / 1e6
+            )
+            target.extra_error_rate = parse_fraction(step.inputs.get("error_rate", 0.0))
+        elif a == "edgesim:restoreEndpoint":
+            target.extra_latency_ms = 0.0
+            target.extra_error_rate = 0.0
+        elif a in FOREIGN:
+            action = FOREIGN[a]
+            for svc in self.ctx.services:
+                if action in svc.actions:
+                    svc.on_event(action, dict(step.inputs), t)
+        self.ctx.log_event(t, "command_step", target=target.key, step=step.name, action=a)
 
     def _open(self, w: WindowSpec, at_ns: int) -> None:
         running = [e for e in self.executions if e.window.name == w.name and e.finished_ns is None]
@@ -535,7 +720,19 @@ class SystemsManager(Service):
         for ex in self.executions:
             if ex.status in ("IN_PROGRESS",):
                 self._advance(ex, now_ns)
+        for cmd in self.commands:
+            cmd.rc.advance(now_ns)
+            due = sorted((e for e in cmd.effects if e[0] <= now_ns), key=lambda e: (e[0], e[1]))
+            if due:
+                cmd.effects = [e for e in cmd.effects if e[0] > now_ns]
+                for t, _, fleet, step in due:
+                    self._effect(t, fleet, step)
         out: dict[str, set[int]] = {name: set() for name in self.fleets}
+        for cmd in self.commands:
+            for k, intervals in cmd.out.items():
+                f, i = cmd.where[k]
+                if any(a <= now_ns and (b is None or now_ns < b) for a, b in intervals):
+                    out[f.name].add(i)
         for ex in self.executions:
             for task in ex.tasks:
                 rc = task.run
@@ -706,7 +903,10 @@ class SystemsManager(Service):
                 "cutoff_s": w.cutoff / NS,
                 "executions": execs,
             }
-        return {"maintenance_windows": windows}
+        out: dict[str, Any] = {"maintenance_windows": windows}
+        if self.commands or self.cfg.documents:
+            out["commands"] = [c.report() for c in self.commands]
+        return out
 
     # ---- assertions --------------------------------------------------------------------
     def _execs(self, window: str) -> list[Execution]:

@@ -50,6 +50,9 @@ I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
+Dependency = Callable[[SimContext, Batch, Flow, Outcome, Bool], tuple[F64, Bool]]
+"""A read a served request makes (see :attr:`EndpointTarget.dependencies`)."""
+
 SITE_KINDS = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
 
 
@@ -325,6 +328,9 @@ class EndpointTarget(Target):
         """Endpoints each request calls (``calls:``), resolved after every endpoint exists."""
         self.servers_out = 0
         """Servers another service has taken out of service (Systems Manager patching)."""
+        self.dependencies: list[Dependency] = []
+        """Hook for other services: reads each served request makes on its way (Parameter
+        Store, AppConfig): each returns per request the ms it adds and whether it failed."""
         # ---- compute model -------------------------------------------------------------
         self.compute = spec.compute
         self.scaler: TargetTracking | None = None
@@ -537,6 +543,10 @@ class EndpointTarget(Target):
             cold_ms = None
             throttled = None
         errors = self.rng.random(n) < (error_rate + self.extra_error_rate)
+        for read in self.dependencies:  # hook: configuration reads (edgesim.services.ssm)
+            read_ms, read_failed = read(ctx, batch, flow, out, ~(timed_out | unreachable))
+            work_ms = work_ms + read_ms
+            errors |= read_failed
         out.hop(hop)[flow.idx] += net_ms
         out.hop(f"{self.spec.name} (queue+service)")[flow.idx] += work_ms
         if cold_ms is not None:

@@ -124,6 +124,8 @@ class SsmConfig(_Strict):
     documents: list[DocumentSpec] = Field(
         default_factory=list, description="Run Command documents for the send_command action"
     )
+    parameter_store: ParameterStoreSection | None = None
+    appconfig: AppConfigSpec | None = None
 
 
 class SendCommandSpec(_Strict):
@@ -140,3 +142,80 @@ class SendCommandSpec(_Strict):
     failure_rate: Fraction = Field(
         default=0.0, description="chance an invocation fails at its first step"
     )
+
+
+class ParameterSpec(_Strict):
+    """A Parameter Store parameter."""
+
+    name: str = Field(pattern=r"^/?[A-Za-z0-9_.\-/]+$")
+    tier: Literal["Standard", "Advanced", "Intelligent-Tiering"] = "Standard"
+    type: Literal["String", "StringList", "SecureString"] = "String"
+    regions: list[str] = Field(
+        default_factory=list, description="Regions holding it (default: every Region)"
+    )
+
+
+class ParameterStoreSpec(_Strict):
+    """Parameter Store's throughput setting and read latency."""
+
+    throughput: Literal["standard", "higher"] = Field(
+        default="standard", description="the account's setting in every Region"
+    )
+    tps: float | None = Field(
+        default=None, gt=0, description="override the GetParameter(s) quota (per Region)"
+    )
+    service_time: DurationDist = Field(
+        default="lognormal(median=6ms, sigma=0.4)",
+        validate_default=True,
+        description="Parameter Store's own time per read, network excluded",
+    )
+
+
+class DependencySpec(_Strict):
+    """An endpoint reading parameters on its request path."""
+
+    endpoint: str
+    parameters: list[str] = Field(min_length=1)
+    cache_ttl: Duration = Field(
+        default="0s",
+        validate_default=True,
+        description="client-side cache per instance; 0s: every request reads",
+    )
+    region: str | None = Field(
+        default=None, description="the Systems Manager endpoint's Region (default: nearest)"
+    )
+
+
+class StrategySpec(_Strict):
+    """An AppConfig deployment strategy."""
+
+    name: str = Field(pattern=NAME)
+    growth_type: Literal["LINEAR", "EXPONENTIAL"] = "LINEAR"
+    growth_factor: float = Field(gt=0, le=100, description="percent")
+    deployment_duration: Duration = Field(description="0m … 24h")
+    final_bake_time: Duration = Field(default="0s", validate_default=True)
+
+
+class AppConfigApplication(_Strict):
+    name: str = Field(pattern=NAME)
+    environments: list[str] = Field(min_length=1)
+    profiles: list[str] = Field(min_length=1)
+    endpoints: list[str] = Field(
+        min_length=1, description="endpoints whose instances run the AppConfig agent"
+    )
+
+
+class AppConfigSpec(_Strict):
+    applications: list[AppConfigApplication] = Field(default_factory=list)
+    strategies: list[StrategySpec] = Field(default_factory=list)
+
+
+class ParameterStoreSection(_Strict):
+    """``ssm.parameter_store``."""
+
+    settings: ParameterStoreSpec = Field(default_factory=ParameterStoreSpec)
+    parameters: list[ParameterSpec] = Field(default_factory=list)
+    reads: list[DependencySpec] = Field(default_factory=list)
+
+
+SsmConfig.model_rebuild()

@@ -23,16 +23,25 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from edgesim.compute.deploy import AlarmRule, Deployment
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service
 from edgesim.services.endpoints import EcsCompute, EndpointTarget, LambdaCompute
 from edgesim.services.ssm import schedule
 from edgesim.services.ssm.config import (
+    AppConfigApplication,
     FleetSpec,
     PatchTaskSpec,
     SendCommandSpec,
     SsmConfig,
+    StrategySpec,
     WindowSpec,
+)
+from edgesim.services.ssm.deps import (
+    TPS,
+    AppConfigShift,
+    ParameterReads,
+    RegionQuota,
 )
 from edgesim.services.ssm.documents import (
     FOREIGN,
@@ -63,6 +72,13 @@ HOUR_NS = 3600 * NS
 TICK_NS = 10 * NS
 """Fleet capacity follows the tasks at chunk boundaries, at least every 10 s."""
 DEFAULT_START = datetime(2026, 1, 15, tzinfo=UTC)
+PREDEFINED_STRATEGIES = {
+    "AppConfig.AllAtOnce": ("LINEAR", 100.0, 0, 10),
+    "AppConfig.Linear50PercentEvery30Seconds": ("LINEAR", 50.0, 1, 1),
+    "AppConfig.Canary10Percent20Minutes": ("EXPONENTIAL", 10.0, 20, 10),
+    "AppConfig.Linear20PercentEvery6Minutes": ("LINEAR", 20.0, 30, 30),
+}
+"""AppConfig's predefined strategies: growth type, factor (%), duration and bake (minutes)."""
 INSTANCE_ACTIONS = ("edgesim:stopService", "edgesim:startService", "aws:sleep")
 
 
@@ -179,6 +195,41 @@ class Execution:
 
 
 @dataclass
+class ConfigDeployment:
+    """An AppConfig deployment on one endpoint: its share of instances and its effect."""
+
+    application: str
+    environment: str
+    profile: str
+    strategy: str
+    deployment: Deployment
+    extra_ms: float
+    error_rate: float
+    rng: np.random.Generator
+
+    def __call__(
+        self, ctx: SimContext, batch: Batch, flow: Any, out: Outcome, served: npt.NDArray[np.bool_]
+    ) -> tuple[F64, npt.NDArray[np.bool_]]:
+        n = len(flow)
+        dep = self.deployment
+        extra = np.zeros(n)
+        failed = np.zeros(n, dtype=bool)
+        if not dep.active:
+            if dep.state == "succeeded":
+                extra[served] = self.extra_ms
+                failed = served & (self.rng.random(n) < self.error_rate)
+            return extra, failed
+        new = served & (self.rng.random(n) < dep.share_at(flow.start_ns))
+        extra[new] = self.extra_ms
+        failed = new & (self.rng.random(n) < self.error_rate)
+        dep.window(int(new.sum()), int(failed.sum()), extra[new])
+        mine = new & (flow.start_ns >= ctx.warmup_ns)
+        if mine.any():
+            dep.record(batch.group[flow.idx[mine]], failed[mine])
+        return extra, failed
+
+
+@dataclass
 class CommandRun:
     """One ``send_command``: a document over its targets under the rate controls."""
 
@@ -215,12 +266,18 @@ class SystemsManager(Service):
     summary: ClassVar[str] = "AWS Systems Manager: maintenance windows patching endpoint fleets"
     config_model: ClassVar[type[BaseModel]] = SsmConfig
     order: ClassVar[int] = 70
-    actions: ClassVar[tuple[str, ...]] = ("run_maintenance_window", "send_command")
+    actions: ClassVar[tuple[str, ...]] = (
+        "run_maintenance_window",
+        "send_command",
+        "appconfig_deploy",
+    )
     assertion_kinds: ClassVar[dict[str, str]] = {
         "patched": "count",
         "patch_failed": "count",
         "window_availability": "ratio",
         "window_p99": "duration",
+        "throttled_reads": "count",
+        "config_rollbacks": "count",
     }
 
     def __init__(self, config: BaseModel, ctx: SimContext) -> None:
@@ -250,6 +307,14 @@ class SystemsManager(Service):
             for sub, msg in check_document(d.content):
                 problems.append(Problem(msg, path=f"{where}.content.{sub}"))
         self.commands: list[CommandRun] = []
+        self.quotas: dict[str, RegionQuota] = {}
+        self.reads: dict[str, list[ParameterReads]] = {}
+        self._deploy_seen: dict[str, int] = {}
+        self._parameter_reads(config, problems)
+        self.apps: dict[str, AppConfigApplication] = {}
+        self.strategies: dict[str, StrategySpec] = {}
+        self.configs: list[ConfigDeployment] = []
+        self._appconfig(config, problems)
         if problems:
             raise InputError(problems, file=ctx.file)
         self.rng = ctx.rng("ssm")
@@ -461,6 +526,194 @@ class SystemsManager(Service):
                     )
                 )
 
+    def _parameter_reads(self, config: SsmConfig, problems: list[Problem]) -> None:
+        ps = config.parameter_store
+        if ps is None:
+            return
+        defined = {p.name: p for p in ps.parameters}
+        tps = ps.settings.tps or TPS[ps.settings.throughput]
+        for i, spec in enumerate(ps.reads):
+            where = f"ssm.parameter_store.reads[{i}]"
+            t = self._endpoint(spec.endpoint)
+            if t is None:
+                problems.append(
+                    Problem(f"no endpoint named '{spec.endpoint}'", path=f"{where}.endpoint")
+                )
+                continue
+            region = (spec.region or self._region(t)).removeprefix("region:")
+            if f"region:{region}" not in self.ctx.world.nodes:
+                problems.append(Problem(f"no region '{region}'", path=f"{where}.region"))
+                continue
+            for j, name in enumerate(spec.parameters):
+                p = defined.get(name)
+                if p is None:
+                    problems.append(
+                        Problem(
+                            f"parameter '{name}' is read by endpoint '{t.spec.name}' but never "
+                            "defined",
+                            path=f"{where}.parameters[{j}]",
+                            expected="a name from ssm.parameter_store.parameters: "
+                            + (", ".join(sorted(defined)) or "(none)"),
+                        )
+                    )
+                elif p.regions and region not in p.regions:
+                    problems.append(
+                        Problem(
+                            f"parameter '{name}' is not in {region} (only "
+                            + ", ".join(p.regions)
+                            + ")",
+                            path=f"{where}.parameters[{j}]",
+                        )
+                    )
+            fleet = self.fleets.get(t.spec.name)
+            caches = fleet.size() if fleet is not None else 1
+            quota = self.quotas.setdefault(region, RegionQuota(tps))
+            reader = ParameterReads(
+                endpoint=t.spec.name,
+                site=t.site,
+                region=region,
+                region_node=self.ctx.idx(f"region:{region}"),
+                parameters=len(spec.parameters),
+                ttl_ns=spec.cache_ttl,
+                caches=max(caches, 1),
+                quota=quota,
+                service_time=ps.settings.service_time,
+                rng=self.ctx.rng(f"ssm:parameters:{t.spec.name}"),
+            )
+            self.reads.setdefault(t.spec.name, []).append(reader)
+            t.dependencies.append(reader)
+
+    def _appconfig(self, config: SsmConfig, problems: list[Problem]) -> None:
+        ac = config.appconfig
+        if ac is None:
+            return
+        for i, app in enumerate(ac.applications):
+            self.apps[app.name] = app
+            for j, name in enumerate(app.endpoints):
+                if self._endpoint(name) is None:
+                    problems.append(
+                        Problem(
+                            f"no endpoint named '{name}'",
+                            path=f"ssm.appconfig.applications[{i}].endpoints[{j}]",
+                        )
+                    )
+        for i, st in enumerate(ac.strategies):
+            if st.deployment_duration > 24 * HOUR_NS:
+                problems.append(
+                    Problem(
+                        "deployment_duration is above AppConfig's 24h",
+                        path=f"ssm.appconfig.strategies[{i}].deployment_duration",
+                    )
+                )
+            self.strategies[st.name] = st
+
+    def _strategy(self, name: str) -> StrategySpec | None:
+        st = self.strategies.get(name)
+        if st is not None:
+            return st
+        pre = PREDEFINED_STRATEGIES.get(name)
+        if pre is None:
+            return None
+        kind, g, minutes, bake = pre
+        return StrategySpec(
+            name=name.replace("AppConfig.", ""),
+            growth_type=kind,
+            growth_factor=g,
+            deployment_duration=f"{minutes}m",
+            final_bake_time=f"{bake}m",
+        )
+
+    def _check_appconfig(self, payload: Any) -> str | None:
+        if not isinstance(payload, dict):
+            return "appconfig_deploy takes {application, environment, profile, strategy, effect}"
+        allowed = {"application", "environment", "profile", "strategy", "effect", "alarm"}
+        extra = sorted(set(payload) - allowed)
+        if extra:
+            return f"appconfig_deploy takes no '{extra[0]}'; it takes: " + ", ".join(
+                sorted(allowed)
+            )
+        app = self.apps.get(str(payload.get("application")))
+        if app is None:
+            return f"no AppConfig application '{payload.get('application')}'; expected one of: " + (
+                ", ".join(sorted(self.apps)) or "(none: add ssm.appconfig.applications)"
+            )
+        for key, pool in (("environment", app.environments), ("profile", app.profiles)):
+            if payload.get(key) not in pool:
+                return f"application '{app.name}' has no {key} '{payload.get(key)}'; expected " + (
+                    "one of: " + ", ".join(pool)
+                )
+        if self._strategy(str(payload.get("strategy"))) is None:
+            return (
+                f"no deployment strategy '{payload.get('strategy')}'; expected one of: "
+                + ", ".join(sorted({*self.strategies, *PREDEFINED_STRATEGIES}))
+            )
+        try:
+            self._effect_of(payload)
+            self._alarm_of(payload)
+        except (ValueError, TypeError, KeyError) as exc:
+            return str(exc)
+        return None
+
+    @staticmethod
+    def _effect_of(payload: dict[str, Any]) -> tuple[float, float]:
+        eff = payload.get("effect") or {}
+        if not isinstance(eff, dict) or set(eff) - {"extra_latency", "error_rate"}:
+            raise ValueError("effect takes {extra_latency: 20ms, error_rate: 1%}")
+        ms = parse_duration_ns(str(eff.get("extra_latency", "0s"))) / 1e6
+        return ms, parse_fraction(eff.get("error_rate", 0.0))
+
+    @staticmethod
+    def _alarm_of(payload: dict[str, Any]) -> AlarmRule | None:
+        from edgesim.services.endpoints import DeployAlarmSpec
+
+        alarm = payload.get("alarm")
+        if alarm is None:
+            return None
+        try:
+            spec = DeployAlarmSpec.model_validate(alarm)
+        except Exception as exc:  # pydantic's ValidationError, as one line
+            raise ValueError(
+                "alarm takes {metric: error_rate | p99_ms, above, periods, period}"
+            ) from exc
+        return AlarmRule(spec.metric, spec.above, spec.periods, spec.period)
+
+    def _deploy_config(self, payload: dict[str, Any], at_ns: int) -> None:
+        app = self.apps[str(payload["application"])]
+        st = self._strategy(str(payload["strategy"]))
+        assert st is not None
+        ms, rate = self._effect_of(payload)
+        for name in app.endpoints:
+            t = self._endpoint(name)
+            assert t is not None
+            dep = Deployment(
+                endpoint=t.spec.name,
+                from_version=f"{payload['profile']} (current)",
+                to_version=f"{payload['profile']} (new)",
+                shift=AppConfigShift(
+                    st.name, st.growth_type, st.growth_factor, st.deployment_duration
+                ),
+                start_ns=at_ns,
+                n_groups=len(self.ctx.groups),
+                rollback=True,
+                bake_ns=st.final_bake_time,
+                rule=self._alarm_of(payload),
+            )
+            cd = ConfigDeployment(
+                app.name,
+                str(payload["environment"]),
+                str(payload["profile"]),
+                st.name,
+                dep,
+                ms,
+                rate,
+                self.ctx.rng(f"ssm:appconfig:{t.spec.name}:{len(self.configs)}"),
+            )
+            for old in self.configs:  # the new configuration replaces an earlier one
+                if old.deployment.endpoint == t.spec.name and old in t.dependencies:
+                    t.dependencies.remove(old)
+            self.configs.append(cd)
+            t.dependencies.append(cd)
+
     # ---- running -----------------------------------------------------------------------
     def boundaries(self, duration_ns: int) -> list[int]:
         start = self.ctx.start_utc or DEFAULT_START
@@ -470,7 +723,8 @@ class SystemsManager(Service):
                 for off in schedule.occurrences(w.schedule, start, duration_ns, w.timezone):
                     self.scheduled.append((off, w.name))
         self.scheduled.sort()
-        if not self.cfg.maintenance_windows and not self.cfg.documents:
+        active = self.cfg.maintenance_windows or self.cfg.documents or self.reads or self.apps
+        if not active:
             return []
         grid = set(range(TICK_NS, duration_ns, TICK_NS))
         grid.update(t for t, _ in self.scheduled if t > 0)
@@ -479,6 +733,8 @@ class SystemsManager(Service):
     def check_event(self, action: str, payload: Any) -> str | None:
         if action == "send_command":
             return self._check_command(payload)
+        if action == "appconfig_deploy":
+            return self._check_appconfig(payload)
         name = payload.get("window") if isinstance(payload, dict) else payload
         if not isinstance(name, str) or (isinstance(payload, dict) and set(payload) - {"window"}):
             return "run_maintenance_window takes a window name, or {window: NAME}"
@@ -535,6 +791,8 @@ class SystemsManager(Service):
     def on_event(self, action: str, payload: Any, at_ns: int) -> None:
         if action == "send_command":
             self._send(SendCommandSpec.model_validate(payload), at_ns)
+        elif action == "appconfig_deploy":
+            self._deploy_config(payload, at_ns)
         else:
             name = payload.get("window") if isinstance(payload, dict) else payload
             self._open(self.windows[str(name)], at_ns)
@@ -744,7 +1002,28 @@ class SystemsManager(Service):
                     if inv.back_ns is None or now_ns < inv.back_ns:
                         out[f.name].add(i)
         for name, fleet in self.fleets.items():
+            back = sorted(fleet.out - out[name])
+            if back:  # an instance back from patching or a restart starts with a cold cache
+                for reader in self.reads.get(name, ()):
+                    reader.cold(back)
             fleet.apply(now_ns, out[name])
+        for name, readers in self.reads.items():
+            ep = self._endpoint(name)
+            n_dep = len(ep.deployments) if ep is not None else 0
+            if n_dep != self._deploy_seen.get(name, 0):  # a deployment starts: cold caches
+                self._deploy_seen[name] = n_dep
+                for reader in readers:
+                    reader.cold()
+        for cd in self.configs:
+            what = cd.deployment.evaluate(now_ns, False)
+            if what is not None:
+                self.ctx.log_event(
+                    now_ns,
+                    f"appconfig_{what}",
+                    application=cd.application,
+                    profile=cd.profile,
+                    target=f"endpoint:{cd.deployment.endpoint}",
+                )
 
     def tick(self, now_ns: int) -> None:
         pass
@@ -906,6 +1185,37 @@ class SystemsManager(Service):
         out: dict[str, Any] = {"maintenance_windows": windows}
         if self.commands or self.cfg.documents:
             out["commands"] = [c.report() for c in self.commands]
+        if self.reads:
+            out["parameter_store"] = {
+                "regions": {
+                    r: {
+                        "tps": q.tps,
+                        "reads": q.total_reads,
+                        "throttled_attempts": q.throttled,
+                        "peak_reads_per_s": round(q.peak_rate, 3),
+                    }
+                    for r, q in sorted(self.quotas.items())
+                },
+                "endpoints": {
+                    name: [r.report() for r in readers]
+                    for name, readers in sorted(self.reads.items())
+                },
+            }
+        if self.apps:
+            names = self.ctx.group_names()
+            out["appconfig"] = {
+                "deployments": [
+                    {
+                        "application": cd.application,
+                        "environment": cd.environment,
+                        "profile": cd.profile,
+                        "strategy": cd.strategy,
+                        "endpoint": cd.deployment.endpoint,
+                        **cd.deployment.report(names, 0.0),
+                    }
+                    for cd in self.configs
+                ]
+            }
         return out
 
     # ---- assertions --------------------------------------------------------------------
@@ -959,7 +1269,27 @@ class SystemsManager(Service):
                 return 0.0
             return LatencyStats.from_counts(hist).p99 / 1000.0
 
+        def throttled_reads(endpoint: str) -> float:
+            """Parameter Store reads of the endpoint throttled at least once."""
+            if endpoint not in self.reads:
+                raise KeyError(f"endpoint '{endpoint}' reads no parameters")
+            return float(sum(r.throttled for r in self.reads[endpoint]))
+
+        def config_rollbacks(application: str) -> float:
+            """AppConfig deployments of the application rolled back (per endpoint)."""
+            if application not in self.apps:
+                raise KeyError(f"no AppConfig application '{application}'")
+            return float(
+                sum(
+                    cd.deployment.state == "rolled_back"
+                    for cd in self.configs
+                    if cd.application == application
+                )
+            )
+
         return {
+            "throttled_reads": throttled_reads,
+            "config_rollbacks": config_rollbacks,
             "patched": patched,
             "patch_failed": patch_failed,
             "window_availability": window_availability,

@@ -265,6 +265,8 @@ class Converter:
         """(zone, record, health check logical ID, where) of every converted record."""
         self.checks: dict[str, dict[str, Any]] = {}
         self.collections: dict[str, dict[str, Any]] = {}
+        self.sections: dict[str, Any] = {}
+        """Sections contributed by services' own converters (``from_cloudformation``)."""
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def skip(self, where: str, reason: str) -> None:
@@ -309,6 +311,12 @@ class Converter:
         self._distributions()
         self._accelerators()
         self._route53()
+        from edgesim.services import registry
+
+        for svc in registry():  # services that convert their own resources (ssm)
+            convert = getattr(svc, "from_cloudformation", None)
+            if convert is not None:
+                self.sections.update(convert(self))
         for res in self.t.resources.values():
             if res.enabled and res.logical_id not in self.done:
                 self.skip(f"Resources.{res.logical_id} ({res.type})", self._why_not(res))
@@ -1549,6 +1557,7 @@ class Converter:
             if self.collections:
                 r53["cidr_collections"] = list(self.collections.values())
             scn["route53"] = r53
+        scn.update(self.sections)
         return scn
 
 

@@ -280,6 +280,14 @@ class SystemsManager(Service):
         "config_rollbacks": "count",
     }
 
+    @staticmethod
+    def from_cloudformation(conv: Any) -> dict[str, Any]:
+        """Scenario sections for a template's Systems Manager and AppConfig resources (called
+        by the CloudFormation converter, :mod:`edgesim.cfn.convert`)."""
+        from edgesim.services.ssm.cfn import convert
+
+        return convert(conv)
+
     def __init__(self, config: BaseModel, ctx: SimContext) -> None:
         super().__init__(config, ctx)
         assert isinstance(config, SsmConfig)

@@ -68,3 +68,92 @@ def test_the_imported_scenario_runs_its_window() -> None:
     (ex,) = report["maintenance_windows"]["patch-tuesday"]["executions"]
     assert ex["started_s"] == 300.0
     assert ex["tasks"]["patchtask"]["targets"] == 6
+
+
+OTHER = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Box:
+    Type: AWS::EC2::Instance
+    Properties: {ImageId: ami-1, InstanceType: t3.micro}
+  Win:
+    Type: AWS::SSM::MaintenanceWindow
+    Properties: {Schedule: rate(1 day), Duration: 3, Cutoff: 0, StartDate: "2026-01-01"}
+  Empty:
+    Type: AWS::SSM::MaintenanceWindow
+    Properties: {Name: empty, Schedule: rate(7 days), Duration: 1, Cutoff: 0}
+  Group:
+    Type: AWS::SSM::MaintenanceWindowTarget
+    Properties:
+      WindowId: !Ref Win
+      ResourceType: RESOURCE_GROUP
+      Targets: [{Key: "resource-groups:Name", Values: [web]}]
+  ByInstance:
+    Type: AWS::SSM::MaintenanceWindowTask
+    Properties:
+      WindowId: !Ref Win
+      TaskArn: AWS-RunPatchBaseline
+      TaskType: RUN_COMMAND
+      MaxConcurrency: "1"
+      MaxErrors: "0"
+      Targets: [{Key: InstanceIds, Values: [!Ref Box, i-0123456789abcdef0]}]
+      TaskInvocationParameters:
+        MaintenanceWindowRunCommandParameters:
+          Parameters: {Operation: [Install], RebootOption: [NoReboot]}
+          ServiceRoleArn: arn:aws:iam::123456789012:role/x
+  ScanOnly:
+    Type: AWS::SSM::MaintenanceWindowTask
+    Properties:
+      WindowId: !Ref Win
+      TaskArn: AWS-RunPatchBaseline
+      TaskType: RUN_COMMAND
+      MaxConcurrency: "1"
+      MaxErrors: "0"
+      Targets: [{Key: InstanceIds, Values: [!Ref Box]}]
+      TaskInvocationParameters:
+        MaintenanceWindowRunCommandParameters:
+          Parameters: {Operation: [Scan]}
+  Lambda:
+    Type: AWS::SSM::MaintenanceWindowTask
+    Properties:
+      WindowId: !Ref Empty
+      TaskArn: arn:aws:lambda:us-east-1:123456789012:function:f
+      TaskType: LAMBDA
+      MaxConcurrency: "1"
+      MaxErrors: "0"
+  Orphan:
+    Type: AWS::SSM::MaintenanceWindowTask
+    Properties:
+      {WindowId: mw-0123456789abcdef0, TaskArn: AWS-RunPatchBaseline, TaskType: RUN_COMMAND}
+  Lonely:
+    Type: AWS::AppConfig::Application
+    Properties: {Name: lonely}
+  Stray:
+    Type: AWS::AppConfig::Environment
+    Properties: {ApplicationId: abc1234, Name: prod}
+"""
+
+
+def test_other_targets_and_tasks_are_converted_or_skipped_with_reasons() -> None:
+    result = import_template("other.yaml", text=OTHER)
+    ssm = result.scenario["ssm"]
+    (window,) = ssm["maintenance_windows"]
+    assert window["duration"] == "3h"
+    (task,) = window["tasks"]
+    assert task["targets"] == ["endpoint:box"]
+    assert task["reboot_option"] == "NoReboot"
+    skipped = {s.where: s.reason for s in result.skipped}
+    text = " ".join(f"{k}: {v}" for k, v in skipped.items())
+    assert "resource group targets are not modelled" in text
+    assert "targets by resource-groups:Name are not modelled" in text
+    assert "i-0123456789abcdef0 is not an instance in the template" in text
+    assert "Operation Scan takes nothing out of service" in text
+    assert "only RUN_COMMAND patch tasks" in text
+    assert "its WindowId is not a maintenance window" in text
+    assert "StartDate is not modelled" in text
+    assert (
+        "no patch task edgesim can run" in skipped["Resources.Empty (AWS::SSM::MaintenanceWindow)"]
+    )
+    assert "its application is unknown" in text
+    assert "needs an environment" in text
+    assert "IAM" in text

@@ -167,6 +167,8 @@ class Execution:
     finished_ns: int | None = None
     """When every task is over and every instance is back (None: not yet)."""
     level: int = 0
+    settled: list[tuple[Fleet, int]] | None = None
+    """Once over: the instances it leaves out of service (failed, ``out_of_service``)."""
     requests: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     errors: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     hist: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -243,6 +245,8 @@ class CommandRun:
     effects: list[tuple[int, int, Fleet, Step]] = field(default_factory=list)
     """(ns, order, fleet, step) of endpoint-wide and other services' steps not yet applied."""
     seq: int = 0
+    settled: list[tuple[Fleet, int]] | None = None
+    """Once over: the instances it leaves out of service (stopped and never started)."""
 
     def report(self) -> dict[str, Any]:
         status, details = self.rc.status()
@@ -995,11 +999,25 @@ class SystemsManager(Service):
                     self._effect(t, fleet, step)
         out: dict[str, set[int]] = {name: set() for name in self.fleets}
         for cmd in self.commands:
+            if cmd.settled is not None:  # over: only instances left out of service matter
+                for f, i in cmd.settled:
+                    out[f.name].add(i)
+                continue
             for k, intervals in cmd.out.items():
                 f, i = cmd.where[k]
                 if any(a <= now_ns and (b is None or now_ns < b) for a, b in intervals):
                     out[f.name].add(i)
+            ends = [b for iv in cmd.out.values() for _, b in iv if b is not None]
+            if cmd.rc.done and all(b <= now_ns for b in ends) and not cmd.effects:
+                cmd.settled = [
+                    cmd.where[k] for k, iv in cmd.out.items() if any(b is None for _, b in iv)
+                ]
         for ex in self.executions:
+            if ex.settled is not None:
+                for f, i in ex.settled:
+                    out[f.name].add(i)
+                continue
+            stuck: list[tuple[Fleet, int]] = []
             for task in ex.tasks:
                 rc = task.run
                 if rc is None:
@@ -1009,6 +1027,10 @@ class SystemsManager(Service):
                         continue
                     if inv.back_ns is None or now_ns < inv.back_ns:
                         out[f.name].add(i)
+                    if inv.back_ns is None:
+                        stuck.append((f, i))
+            if ex.finished_ns is not None and ex.finished_ns <= now_ns:
+                ex.settled = stuck
         for name, fleet in self.fleets.items():
             back = sorted(fleet.out - out[name])
             if back:  # an instance back from patching or a restart starts with a cold cache
@@ -1059,6 +1081,8 @@ class SystemsManager(Service):
             free = touched.copy()
             for ex in self.executions:
                 if ex.status == "SKIPPED_OVERLAPPING" or name not in ex.fleets:
+                    continue
+                if ex.finished_ns is not None and ex.finished_ns <= int(batch.t_ns[0]):
                     continue
                 mine = touched & ex.active_at(batch.t_ns)
                 if mine.any():

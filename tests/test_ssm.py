@@ -15,6 +15,8 @@ from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.sim.report import build_report
 from edgesim.sim.results import Results
 
+NS = 1_000_000_000
+
 BASE = """\
 edgesim: 1
 name: ssm
@@ -321,3 +323,25 @@ def test_the_patch_tuesday_example_holds() -> None:
     result = CliRunner().invoke(main, ["run", str(path), "-q"])
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
+
+
+def test_the_control_api_opens_a_window_now() -> None:
+    from edgesim.services.ssm.service import SystemsManager
+    from edgesim.sim.clock import VirtualClock
+    from edgesim.sim.live import LiveDriver
+
+    scn, index, file = load_scenario_text(scenario(timeline="  []"))
+    r = prepare(scn, index, file)
+    clock = VirtualClock()
+    driver = LiveDriver(r, clock)
+    driver.start()
+    clock.run_until(120 * NS)
+    assert driver.control({"run_maintenance_window": "patch"}) == []
+    svc = next(s for s in r.services if isinstance(s, SystemsManager))
+    pool = svc.fleets["api"].target.pool
+    assert pool.servers == 8  # 2 of 6 instances (12 servers) out
+    clock.run_until(120 * NS + 16 * 60 * NS)
+    assert pool.servers == 12
+    assert svc.executions[0].status == "SUCCESS"
+    bad = driver.control({"run_maintenance_window": "nightly"})
+    assert "no maintenance window named 'nightly'" in bad[0].message

@@ -90,6 +90,7 @@ CONVERTERS: Final = (
     "edgesim.cfn.cloudfront",
     "edgesim.services.accelerator.cfn",
     "edgesim.cfn.route53",
+    "edgesim.services.ssm.cfn",
 )
 """The resource converters, in conversion order (compute first: the others refer to it).
 Each module has ``RESOURCE_TYPES`` (what it converts) and ``convert(conv)``; adding one is a
@@ -265,6 +266,8 @@ class Converter:
         self.placeholders: dict[str, str] = {}
         """Outside value (ARN, address, host) → the placeholder endpoint standing for it."""
         self.collections: dict[str, dict[str, Any]] = {}
+        self.sections: dict[str, Any] = {}
+        """Sections contributed by services' own converters (Systems Manager's ``ssm``)."""
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def skip(self, where: str, reason: str) -> None:
@@ -675,6 +678,7 @@ class Converter:
             if self.collections:
                 r53["cidr_collections"] = list(self.collections.values())
             scn["route53"] = r53
+        scn.update(self.sections)
         return scn
 
 

@@ -136,6 +136,41 @@ def event(ctx: click.Context, event_json: str) -> None:
     click.echo("applied")
 
 
+@ctl.command("run-command")
+@click.argument("document")
+@click.option(
+    "--targets", "targets", required=True, help="endpoint:…, region:…, tag:K=V (comma-separated)"
+)
+@click.option("--max-concurrency", default=None, help="a number (10) or a percentage (10%)")
+@click.option("--max-errors", default=None, help="a number (0) or a percentage (10%)")
+@click.option("--parameter", "-p", "params", multiple=True, help="NAME=VALUE (repeatable)")
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    document: str,
+    targets: str,
+    max_concurrency: str | None,
+    max_errors: str | None,
+    params: tuple[str, ...],
+) -> None:
+    """Run Systems Manager DOCUMENT (ssm.documents) on the targets' instances now."""
+    body: dict[str, Any] = {
+        "document": document,
+        "targets": [t.strip() for t in targets.split(",") if t.strip()],
+    }
+    if max_concurrency is not None:
+        body["max_concurrency"] = max_concurrency
+    if max_errors is not None:
+        body["max_errors"] = max_errors
+    if params:
+        bad = [p for p in params if "=" not in p]
+        if bad:
+            raise click.BadParameter(f"'{bad[0]}' is not NAME=VALUE", param_hint="--parameter")
+        body["parameters"] = dict(p.split("=", 1) for p in params)
+    _api(ctx).call("POST", "/v1/events", {"send_command": body})
+    click.echo(f"sent {document} to {', '.join(body['targets'])}")
+
+
 @ctl.command("watch")
 @click.option("--count", type=int, default=0, help="stop after this many events (0: never)")
 @click.pass_context

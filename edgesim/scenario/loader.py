@@ -122,6 +122,7 @@ def _prepare(
         file=file,
         warmup_ns=scn.warmup,
         base_dir=base_dir,
+        start_utc=scn.start,
     )
     problems: list[Problem] = []
     if scn.warmup >= scn.duration:

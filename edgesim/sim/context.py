@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,8 @@ class SimContext:
     """Each client group's users' subnet (ECS, IP-based routing), by group number."""
     group_labels: list[str] = field(default_factory=list)
     """Client group names by group number."""
+    start_utc: datetime | None = None
+    """Wall-clock time the run starts at (schedules such as maintenance windows' cron)."""
     """Each client group's users' subnet (ECS, IP-based routing), by group number."""
     _tables: dict[Any, Any] = field(default_factory=dict, repr=False)
 

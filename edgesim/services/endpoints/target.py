@@ -3,6 +3,8 @@ over time, versions under a deployment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -23,6 +25,9 @@ F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
+
+Dependency = Callable[[SimContext, Batch, Flow, Outcome, Bool], tuple[F64, Bool]]
+"""A read a served request makes (see :attr:`EndpointTarget.dependencies`)."""
 
 SITE_KINDS = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
 
@@ -75,6 +80,11 @@ class EndpointTarget(Target):
         self.window_ms: list[F64] = []
         self.callees: list[EndpointTarget] = []
         """Endpoints each request calls (``calls:``), resolved after every endpoint exists."""
+        self.servers_out = 0
+        """Servers another service has taken out of service (Systems Manager patching)."""
+        self.dependencies: list[Dependency] = []
+        """Hook for other services: reads each served request makes on its way (Parameter
+        Store, AppConfig): each returns per request the ms it adds and whether it failed."""
         # ---- compute model -------------------------------------------------------------
         self.compute = spec.compute
         self.scaler: TargetTracking | None = None
@@ -145,12 +155,20 @@ class EndpointTarget(Target):
         return self.spec.servers
 
     def _apply_capacity(self) -> None:
-        total = self.total_servers()
+        total = max(self.total_servers() - self.servers_out, 0)
         if not self.azs:
             self.pool.servers = total
             return
         alive = len(self.azs) - len(self.down_azs)
-        self.pool.servers = 0 if alive == 0 else max(1, round(total * alive / len(self.azs)))
+        self.pool.servers = (
+            0 if alive == 0 or total == 0 else max(1, round(total * alive / len(self.azs)))
+        )
+
+    def set_servers_out(self, servers: int) -> None:
+        """Hook for other services: ``servers`` of the endpoint's servers are out of service
+        (instances being patched); AZ failures and the compute model apply on top."""
+        self.servers_out = max(0, servers)
+        self._apply_capacity()
 
     def take_window(self) -> tuple[int, int, float]:
         """Requests, errors and p99 of queue+service time (ms) since the last call."""
@@ -279,6 +297,10 @@ class EndpointTarget(Target):
             cold_ms = None
             throttled = None
         errors = self.rng.random(n) < (error_rate + self.extra_error_rate)
+        for read in self.dependencies:  # hook: configuration reads (edgesim.services.ssm)
+            read_ms, read_failed = read(ctx, batch, flow, out, ~(timed_out | unreachable))
+            work_ms = work_ms + read_ms
+            errors |= read_failed
         out.hop(hop)[flow.idx] += net_ms
         out.hop(f"{self.spec.name} (queue+service)")[flow.idx] += work_ms
         if cold_ms is not None:

@@ -214,7 +214,9 @@ def topo_path(world: str, src: str, dst: str, via: str, access: str | None, as_j
 def topo_matrix(world: str, kind: str, to_kind: str | None, output: Path | None) -> None:
     """CSV of round-trip times (ms) between every pair of sites of a kind."""
     from edgesim.latency.query import rtt_table
+    from edgesim.outputs import check_outputs
 
+    check_outputs(("--output", output))
     w = _load(world)
     rows, cols, m = rtt_table(w, kind, to_kind or kind)
     buf = io.StringIO()
@@ -237,8 +239,10 @@ def topo_matrix(world: str, kind: str, to_kind: str | None, output: Path | None)
 @friendly
 def topo_map(world: str, output: Path) -> None:
     """Draw WORLD's sites and backbone corridors on a world map (PNG, SVG or PDF)."""
+    from edgesim.outputs import check_outputs
     from edgesim.plot import draw_world_map
 
+    check_outputs(("--output", output))
     w = _load(world)
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError.single(
@@ -251,9 +255,9 @@ def topo_map(world: str, output: Path) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from edgesim.outputs import atomic_write
+
+    atomic_write(path, text)
 
 
 # ---- run / check --------------------------------------------------------------------------
@@ -389,8 +393,15 @@ def run_cmd(
     quiet: bool,
 ) -> None:
     """Run SCENARIO in virtual time and report what its users experienced."""
-    from edgesim.sim.report import atomic_write, dumps, timeseries_csv
+    from edgesim.outputs import atomic_write, check_outputs
+    from edgesim.sim.report import dumps, timeseries_csv
 
+    check_outputs(
+        ("--json", json_out),
+        ("--csv", csv_out),
+        ("--html", html_out),
+        ("--save-baseline", save_baseline),
+    )
     console = _console()
     results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-")
     report = results.report

@@ -87,7 +87,9 @@ def cloudformation(
 ) -> None:
     """Convert a CloudFormation TEMPLATE into a scenario file (-o)."""
     from edgesim.cfn import import_template
+    from edgesim.outputs import atomic_write, check_outputs
 
+    check_outputs(("--output", output))
     result = import_template(
         template,
         region=region,
@@ -96,10 +98,7 @@ def cloudformation(
         stack_name=stack_name,
         check=check,
     )
-    try:
-        output.write_text(result.text(), encoding="utf-8")
-    except OSError as exc:
-        raise InputError.single(f"cannot write: {exc}", file=str(output)) from None
+    atomic_write(output, result.text())
     scn = result.scenario
     counts = [
         f"{len(scn.get('endpoints', []))} endpoint(s)",

@@ -8,6 +8,7 @@ are generated defaults, marked "edit me".
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,22 @@ LINK_TYPES = (
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::CloudFront::CachePolicy",
     "AWS::CloudFront::OriginRequestPolicy",
+)
+#: Every type the converter reads (for "did you mean" on a misspelt one).
+KNOWN_TYPES = (
+    *COMPUTE_TYPES,
+    *FRONT_TYPES,
+    *LINK_TYPES,
+    "AWS::S3::Bucket",
+    "AWS::CloudFront::Distribution",
+    "AWS::GlobalAccelerator::Accelerator",
+    "AWS::GlobalAccelerator::Listener",
+    "AWS::GlobalAccelerator::EndpointGroup",
+    "AWS::Route53::HostedZone",
+    "AWS::Route53::RecordSet",
+    "AWS::Route53::RecordSetGroup",
+    "AWS::Route53::HealthCheck",
+    "AWS::Route53::CidrCollection",
 )
 _REASONS = {
     "Tags": "tags are not modelled",
@@ -334,7 +351,9 @@ class Converter:
             return "networking (VPCs, subnets, security groups) is not modelled"
         if res.type.startswith(("AWS::ApiGateway", "AWS::Lambda::")):
             return "API Gateway and Lambda plumbing adds no latency in the model"
-        return f"{res.type} is not a resource type edgesim models"
+        close = difflib.get_close_matches(res.type, KNOWN_TYPES, n=1, cutoff=0.85)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"{res.type} is not a resource type edgesim models{hint}"
 
     # ---- fronts and regions -----------------------------------------------------------------
     def _link(

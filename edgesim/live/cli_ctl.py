@@ -8,6 +8,7 @@ reached.
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.error
@@ -42,7 +43,7 @@ class Api:
                 msg = exc.reason
             click.echo(f"error: {exc.code}: {msg}", err=True)
             sys.exit(1)
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             click.echo(f"error: cannot reach {self.url}: {reason}", err=True)
             sys.exit(2)
@@ -63,6 +64,11 @@ def _print(obj: Any) -> None:
 @click.pass_context
 def ctl(ctx: click.Context, url: str, token: str | None) -> None:
     """Control a running `edgesim serve` (fail, recover, weights, health, invalidate)."""
+    from edgesim.live.control import url_problem
+
+    if (problem := url_problem(url)) is not None:
+        click.echo(f"error: --url {url!r}: {problem} (expected e.g. {DEFAULT_URL})", err=True)
+        sys.exit(2)
     ctx.obj = Api(url, token)
 
 

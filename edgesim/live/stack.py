@@ -44,6 +44,7 @@ from edgesim.dnsserver.authority import Authority, group_address, node_address
 from edgesim.live.delay import Delayer
 from edgesim.live.delay import now as mono_now
 from edgesim.live.edge import CLIENT_HEADER, EdgeConfig, EdgePlan, EdgeServer
+from edgesim.live.errlog import logged
 
 __all__ = ["COMPONENTS", "Listener", "Metrics", "Stack", "StackConfig", "StackError"]
 
@@ -297,7 +298,7 @@ class Stack:
     def _changed(self) -> None:
         self.version += 1
         if self.ga is not None:
-            with contextlib.suppress(Exception):
+            with logged("accelerators: on_change"):
                 self.ga.on_change()
         events = self.ctx.events
         if len(events) > self._events_seen:
@@ -421,7 +422,7 @@ class Stack:
             await self.dns_server.stop()
             self.dns_server = None
         if self.ga is not None:
-            with contextlib.suppress(Exception):
+            with logged("accelerators: stop"):
                 await self.ga.stop()
             self.ga = None
         if self._grow_task is not None:
@@ -696,8 +697,9 @@ class Stack:
             await asyncio.sleep(self.config.metrics_interval_s)
             if not self.subscribers:
                 continue
-            self.routes()
-            self.publish("metrics", self.metrics.snapshot())
+            with logged("metrics stream"):
+                self.routes()
+                self.publish("metrics", self.metrics.snapshot())
 
     def topology(self) -> dict[str, Any]:
         """Nodes for the map: regions, PoPs, RECs, zones, Outposts, client groups, endpoints."""

@@ -50,6 +50,8 @@ __all__ = ["COMPONENTS", "Listener", "Metrics", "Stack", "StackConfig", "StackEr
 
 COMPONENTS: Final = ("dns", "edges", "endpoints", "origins", "accelerators")
 """What ``--only`` can pick (the control API and dashboard always run)."""
+KEEPALIVE_IDLE_S: Final = 75.0
+"""Idle keep-alive connections to the control API, endpoints and origins close after this."""
 LATENCY_WINDOW: Final = 512
 """Latencies kept per client group for the live p95."""
 
@@ -444,7 +446,13 @@ class Stack:
     async def _start_app(
         self, app: web.Application, host: str, port: int, component: str
     ) -> tuple[str, int]:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.25)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=0.25,
+            keepalive_timeout=KEEPALIVE_IDLE_S,  # aiohttp's default is an hour
+        )
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)

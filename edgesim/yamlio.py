@@ -40,6 +40,7 @@ MAX_DEPTH: Final = 100
 _ANCHOR = re.compile(r"(?:^|[\s\[\]{},])&[^\s\[\]{},]", re.MULTILINE)
 """Something that may be an anchor (``&name`` where a node can start); when nothing in the
 text matches, the text has no aliases either and only its nesting depth needs a bound."""
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 class LineIndex:
@@ -104,6 +105,19 @@ def _too_big(what: str, mark: Any, file: str | None, expected: str) -> InputErro
     return InputError([Problem(what, line=line, column=col, expected=expected)], file=file)
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting, brackets inside strings counted too (an
+    overestimate at worst, which only costs the full check)."""
+    depth = deepest = 0
+    for ch in _NOT_BRACKET.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def check_limits(
     text: str, file: str | None = None, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH
 ) -> None:
@@ -112,9 +126,9 @@ def check_limits(
     ``max_depth``, or that has a recursive alias. Linear in the text; nothing is built.
 
     Syntax errors are left for the real loader to report (with its own message)."""
-    if _ANCHOR.search(text) is None and text.count("[") + text.count("{") < max_depth:
-        # No alias can occur; block nesting is bounded by the file's own indentation and is
-        # left to the loader (whose recursion is caught), flow nesting is shallow.
+    if _ANCHOR.search(text) is None and _flow_depth(text) <= max_depth:
+        # No alias can occur and flow nesting is shallow; block nesting is bounded by the
+        # file's own indentation and left to the loader (whose recursion is caught).
         return
     # size, depth below, anchor of each open collection
     stack: list[list[Any]] = []

@@ -151,3 +151,19 @@ def test_an_unknown_resource_type_is_named(tmp_path: Path) -> None:
     assert "t.yaml:2:3: Resources.Thing (AWS::Foo::Bar): AWS::Foo::Bar is not a resource" in out
     assert "did you mean AWS::S3::Bucket?" in out
     assert not (tmp_path / "o.yaml").exists()
+
+
+def test_an_output_directory_option_is_created_or_refused(tmp_path: Path) -> None:
+    from edgesim.outputs import check_output_dir
+
+    out = tmp_path / "a" / "b"
+    check_output_dir(out, "--out")  # a directory option names where results go: created
+    assert out.is_dir()
+    assert list(out.iterdir()) == []  # the probe is gone
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError) as err:
+        check_output_dir(tmp_path / "file", "--out")
+    assert "it is a file" in err.value.render()
+    with pytest.raises(InputError) as err:
+        check_output_dir(Path("/proc/nope/out"), "--out")
+    assert "/proc/nope" in err.value.render()

@@ -200,6 +200,7 @@ def sweep(
     finally:
         ex.close()
     if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(out_dir / "sweep.json", sweep_json(doc))
         atomic_write(out_dir / "sweep.csv", sweep_csv(doc))
         atomic_write(out_dir / "sweep.html", render_sweep_html(doc))

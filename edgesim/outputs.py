@@ -4,6 +4,7 @@
   ``--csv``, ``--html``, ``--save-baseline``, ``-o`` …) must name a file in an existing,
   writable directory, so a run is never lost to a typo in an output path. Nothing is created:
   a missing directory is an input error (exit status 2), not something to ``mkdir``.
+  :func:`check_output_dir` does the same for a directory option (``sweep --out``).
 * :func:`atomic_write` writes a temporary file next to the target, flushes it to disk and
   renames it over the target (``os.replace``), so a reader (or a crash) never sees half a
   file and an existing file is only replaced by a complete one.
@@ -58,21 +59,25 @@ def check_outputs(*outputs: tuple[str, Path | None]) -> None:
 
 
 def check_output_dir(path: Path, option: str) -> None:
-    """Make sure the output directory ``path`` exists (created with its parents: a directory
-    option names where results go) and is writable, before the work starts."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    """Make sure the output directory ``path`` can be used, before the work starts, without
+    creating anything: it is a writable directory, or it does not exist yet and its nearest
+    existing ancestor is one (the caller creates it when it writes the results)."""
+    if path.exists() and not path.is_dir():
         raise InputError.single(
             f"cannot use {path}: it is a file", path=option, expected="a directory"
-        ) from None
-    except OSError as exc:
-        raise InputError.single(
-            f"cannot create {path}: {_why(exc)}", path=option, expected="a writable directory"
-        ) from None
-    problem = check_output(path / "probe", option)
+        )
+    base = path
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    problem = check_output(base / "probe", option)
     if problem is not None:
-        raise InputError([problem])
+        why = "not a directory" if not base.is_dir() else problem.message.rsplit(": ", 1)[-1]
+        where = "" if base == path else f" ({base} is the nearest existing directory)"
+        raise InputError.single(
+            f"cannot write results into {path}: {why}{where}",
+            path=option,
+            expected="a writable directory, or a new one inside one",
+        )
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

@@ -3,18 +3,27 @@
 Validation errors from pydantic carry a location tuple such as ``("regions", 3, "code")``; the
 loader records the line and column of every mapping key and sequence item so that the message
 can name ``file:line:column`` and the field path ``regions[3].code``.
+
+Every loader here bounds the document *as expanded*: YAML aliases (``*name``) are allowed,
+but each one counts as a full copy of the node it refers to, so a few hundred bytes of
+nested anchors (the "billion laughs") cannot grow into gigabytes. :func:`check_limits` walks
+the parser's events once, before anything is built, and refuses a document whose expansion
+would exceed :data:`MAX_NODES` nodes or :data:`MAX_DEPTH` levels, or whose alias refers to
+a node that contains it, naming the line of the alias that crossed the limit.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import pydantic
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -23,6 +32,15 @@ from edgesim.errors import InputError, Problem
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+MAX_NODES: Final = 1_000_000
+"""Nodes (scalars, mappings, sequences) a document may hold once its aliases are expanded."""
+MAX_DEPTH: Final = 100
+"""Nesting levels a document may have, aliases expanded."""
+_ANCHOR = re.compile(r"(?:^|[\s\[\]{},])&[^\s\[\]{},]", re.MULTILINE)
+"""Something that may be an anchor (``&name`` where a node can start); when nothing in the
+text matches, the text has no aliases either and only its nesting depth needs a bound."""
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 class LineIndex:
@@ -81,8 +99,127 @@ def _plain(node: Any, loc: Loc, index: LineIndex) -> Any:
     return node
 
 
+def _too_big(what: str, mark: Any, file: str | None, expected: str) -> InputError:
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    return InputError([Problem(what, line=line, column=col, expected=expected)], file=file)
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting, brackets inside strings counted too (an
+    overestimate at worst, which only costs the full check)."""
+    depth = deepest = 0
+    for ch in _NOT_BRACKET.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def check_limits(
+    text: str, file: str | None = None, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH
+) -> None:
+    """Refuse (:class:`InputError`, with the line) a YAML or JSON text whose documents, with
+    every alias expanded, would hold more than ``max_nodes`` nodes or nest deeper than
+    ``max_depth``, or that has a recursive alias. Linear in the text; nothing is built.
+
+    Syntax errors are left for the real loader to report (with its own message)."""
+    if _ANCHOR.search(text) is None and _flow_depth(text) <= max_depth:
+        # No alias can occur and flow nesting is shallow; block nesting is bounded by the
+        # file's own indentation and left to the loader (whose recursion is caught).
+        return
+    # size, depth below, anchor of each open collection
+    stack: list[list[Any]] = []
+    anchors: dict[str, tuple[int, int]] = {}
+    total = 0
+    expected = (
+        f"at most {max_nodes:,} nodes and {max_depth} levels once aliases are expanded "
+        "(each *alias counts as a copy of what it names)"
+    )
+    try:
+        for ev in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(ev, yaml.DocumentStartEvent):
+                anchors.clear()
+                total = 0
+                continue
+            if isinstance(ev, yaml.CollectionStartEvent):
+                stack.append([1, 0, ev.anchor])
+                total += 1
+                if len(stack) > max_depth:
+                    raise _too_big(
+                        f"the document nests more than {max_depth} levels deep",
+                        ev.start_mark,
+                        file,
+                        expected,
+                    )
+                continue
+            if isinstance(ev, yaml.CollectionEndEvent):
+                size, below, anchor = stack.pop()
+                if anchor is not None:
+                    anchors[anchor] = (size, below + 1)
+                if stack:
+                    stack[-1][0] += size
+                    stack[-1][1] = max(stack[-1][1], below + 1)
+                continue
+            if isinstance(ev, yaml.ScalarEvent):
+                size, depth, what = 1, 1, f"more than {max_nodes:,} nodes"
+                if ev.anchor is not None:
+                    anchors[ev.anchor] = (1, 1)
+            elif isinstance(ev, yaml.AliasEvent):
+                got = anchors.get(str(ev.anchor))
+                if got is None:
+                    if any(open_[2] == ev.anchor for open_ in stack):
+                        raise _too_big(
+                            f"the alias *{ev.anchor} refers to a node that contains it "
+                            "(a recursive document)",
+                            ev.start_mark,
+                            file,
+                            "aliases to complete nodes only",
+                        )
+                    continue  # an undefined alias: the loader reports it
+                size, depth = got
+                what = (
+                    f"*{ev.anchor} takes it past {max_nodes:,} nodes once aliases are expanded "
+                    "(a 'billion laughs' file?)"
+                )
+                if len(stack) + depth > max_depth:
+                    raise _too_big(
+                        f"the document nests more than {max_depth} levels deep once "
+                        f"*{ev.anchor} is expanded",
+                        ev.start_mark,
+                        file,
+                        expected,
+                    )
+            else:
+                continue
+            total += size
+            if total > max_nodes:
+                raise _too_big("the document is too large: " + what, ev.start_mark, file, expected)
+            if stack:
+                stack[-1][0] += size
+                stack[-1][1] = max(stack[-1][1], depth)
+    except yaml.YAMLError:
+        return
+
+
+def _too_deep(file: str | None) -> InputError:
+    return InputError(
+        [
+            Problem(
+                "the document nests too deeply to read",
+                expected=f"at most {MAX_DEPTH} levels of nesting",
+            )
+        ],
+        file=file,
+    )
+
+
 def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, LineIndex]:
-    """Parse YAML text into plain Python objects and a line index."""
+    """Parse YAML text into plain Python objects and a line index (bounded: see
+    :func:`check_limits`)."""
+    check_limits(text, file)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -97,10 +234,15 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, LineIndex]:
         raise InputError(
             [Problem(f"YAML syntax error: {what}", line=line, column=col)], file=file
         ) from None
+    except RecursionError:
+        raise _too_deep(file) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad characters)
         raise InputError([Problem(f"cannot parse YAML: {exc}")], file=file) from None
     index = LineIndex()
-    return _plain(raw, (), index), index
+    try:
+        return _plain(raw, (), index), index
+    except RecursionError:
+        raise _too_deep(file) from None
 
 
 def load_yaml_file(path: Path) -> tuple[Any, LineIndex]:
@@ -243,10 +385,6 @@ def validate(model: type[M], data: Any, index: LineIndex, file: str | None) -> M
 # Valid files are read with PyYAML using YAML 1.2 core-schema booleans (so ``NO`` stays the
 # string Norway's country code) and no implicit timestamps, and rejecting duplicate keys; any
 # error falls back to ruamel.yaml for a message with lines.
-import re  # noqa: E402
-
-import yaml  # noqa: E402
-
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -279,6 +417,19 @@ _FastLoader.add_constructor("tag:yaml.org,2002:map", _no_duplicates)
 
 
 def load_yaml_fast(path: Path) -> Any:
-    """Parse quickly, without line numbers. Raises on any problem (the caller falls back)."""
-    with path.open("rb") as fh:
-        return yaml.load(fh, Loader=_FastLoader)
+    """Parse quickly, without line numbers. Raises on any problem (the caller falls back to
+    :func:`load_yaml_file`, which reports it with lines; a document over the limits of
+    :func:`check_limits` is refused there too)."""
+    text = path.read_text(encoding="utf-8")
+    check_limits(text, str(path))
+    return yaml.load(text, Loader=_FastLoader)
+
+
+def safe_load_text(text: str, file: str | None = None) -> Any:
+    """``yaml.safe_load`` within the limits of :func:`check_limits` (for small side files:
+    variants, costs); YAML errors are left to the caller, as with ``yaml.safe_load``."""
+    check_limits(text, file)
+    try:
+        return yaml.load(text, Loader=_BaseLoader)
+    except RecursionError:
+        raise _too_deep(file) from None

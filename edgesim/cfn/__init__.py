@@ -21,6 +21,7 @@ from edgesim.cfn.convert import Converter, ImportResult, Skipped
 from edgesim.cfn.evaluate import Template
 from edgesim.cfn.loader import load_template, load_template_text
 from edgesim.errors import InputError, Problem
+from edgesim.yamlio import LineIndex
 
 
 def import_template(
@@ -46,8 +47,28 @@ def import_template(
     tpl = Template(data, index, str(path), region=region, parameters=parameters, stack_name=stack)
     result = Converter(tpl, world=world, source=path.name, name=name).run()
     if check:
+        if not result.scenario.get("workloads"):
+            raise _nothing_modelled(result, index, str(path))
         check_scenario(result, str(path))
     return result
+
+
+def _nothing_modelled(result: ImportResult, index: LineIndex, file: str) -> InputError:
+    """Nothing in the template serves users: say so, naming each resource and its type."""
+    problems = [
+        Problem(
+            "nothing in the template is something edgesim models (no compute, bucket, "
+            "distribution or accelerator that users reach)",
+            expected="resources of the types listed in docs/cloudformation.md",
+        )
+    ]
+    for item in result.skipped:
+        lid, _, rest = item.where.removeprefix("Resources.").partition(" ")
+        if not item.where.startswith("Resources.") or "." in lid or not rest:
+            continue
+        line, col = index.find(("Resources", lid))
+        problems.append(Problem(item.reason, path=item.where, line=line, column=col))
+    return InputError(problems, file=file)
 
 
 def check_scenario(result: ImportResult, template: str) -> None:

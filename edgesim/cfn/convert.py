@@ -8,6 +8,7 @@ are generated defaults, marked "edit me".
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import re
@@ -334,7 +335,10 @@ class Converter:
             return "networking (VPCs, subnets, security groups) is not modelled"
         if res.type.startswith(("AWS::ApiGateway", "AWS::Lambda::")):
             return "API Gateway and Lambda plumbing adds no latency in the model"
-        return f"{res.type} is not a resource type edgesim models"
+        known = [*resource_types(), *FRONT_TYPES, *LINK_TYPES]
+        close = difflib.get_close_matches(res.type, known, n=1, cutoff=0.85)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"{res.type} is not a resource type edgesim models{hint}"
 
     # ---- fronts and regions -----------------------------------------------------------------
     def _link(

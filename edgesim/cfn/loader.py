@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
 from edgesim.errors import InputError, Problem
-from edgesim.yamlio import LineIndex, format_loc
+from edgesim.yamlio import LineIndex, check_limits, format_loc
 
 Loc = tuple[str | int, ...]
 
@@ -125,6 +125,7 @@ def _untagged(node: Any, loc: Loc, index: LineIndex, file: str | None) -> Any:
 
 def load_template_text(text: str, file: str | None = None) -> tuple[dict[str, Any], LineIndex]:
     """Parse a template (YAML or JSON) into long-form plain Python and a line index."""
+    check_limits(text, file)  # aliases expanded: bounded size and depth
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     index = LineIndex()

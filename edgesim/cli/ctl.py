@@ -8,6 +8,7 @@ reached.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -42,7 +43,7 @@ class Api:
             except ValueError:
                 msg = exc.reason
             error_exit(f"{exc.code}: {msg}", status=1)
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             error_exit(f"cannot reach {self.url}: {reason}")
 
@@ -62,6 +63,10 @@ def _print(obj: Any) -> None:
 @click.pass_context
 def ctl(ctx: click.Context, url: str, token: str | None) -> None:
     """Control a running `edgesim serve` (fail, recover, weights, health, invalidate)."""
+    from edgesim.live.control import url_problem
+
+    if (problem := url_problem(url)) is not None:
+        error_exit(f"--url {url!r}: {problem} (expected e.g. {DEFAULT_URL})")
     ctx.obj = Api(url, token)
 
 

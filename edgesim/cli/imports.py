@@ -82,7 +82,9 @@ def cloudformation(
 ) -> None:
     """Convert a CloudFormation TEMPLATE into a scenario file (-o)."""
     from edgesim.cfn import import_template
+    from edgesim.outputs import check_outputs
 
+    check_outputs(("--output", output))
     result = import_template(
         template,
         region=region,
@@ -124,23 +126,18 @@ def terraform(document: Path, output: Path, region: str, world: str, check: bool
     state.json`) or a saved plan (`terraform plan -out tf.plan && terraform show -json
     tf.plan > plan.json`); a terraform.tfstate file (version 4) works too.
     """
+    from edgesim.outputs import check_outputs
     from edgesim.terraform import import_terraform
 
+    check_outputs(("--output", output))
     result = import_terraform(document, region=region, world=world, check=check)
     _write_result(result, output)
 
 
 def _write_result(result: Any, output: Path) -> None:
-    import os
+    from edgesim.outputs import atomic_write
 
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(result.text(), encoding="utf-8")
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise InputError.single(f"cannot write: {exc.strerror or exc}", file=str(output)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(output, result.text())
     scn = result.scenario
     counts = [
         f"{len(scn.get('endpoints', []))} endpoint(s)",

@@ -155,8 +155,15 @@ def run_cmd(
     quiet: bool,
 ) -> None:
     """Run SCENARIO in virtual time and report what its users experienced."""
+    from edgesim.outputs import check_outputs
     from edgesim.report.output import atomic_write, dumps, timeseries_csv
 
+    check_outputs(
+        ("--json", json_out),
+        ("--csv", csv_out),
+        ("--html", html_out),
+        ("--save-baseline", save_baseline),
+    )
     console = _console()
     with interruptible() as stop:
         results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-", stop)
@@ -251,13 +258,12 @@ def check_cmd(
     json_out: Path | None,
 ) -> None:
     """Re-run SCENARIO and exit 1 if it is worse than BASELINE beyond the tolerance."""
+    from edgesim.outputs import check_outputs
     from edgesim.report.output import atomic_write
     from edgesim.sim.compare import check_document, compare, junit_xml
     from edgesim.units import parse_fraction
 
-    for opt, out in (("--junit", junit_out), ("--json", json_out)):
-        if out is not None and str(out) != "-":
-            _check_writable(out, opt)
+    check_outputs(("--junit", junit_out), ("--json", json_out))
 
     try:
         tol = parse_fraction(tolerance)
@@ -303,22 +309,3 @@ def check_cmd(
         console.print(t)
         sys.exit(1)
     console.print(f"[green]OK[/]: {len(changes)} metrics within {tol * 100:g} % of the baseline")
-
-
-def _check_writable(path: Path, option: str) -> None:
-    """Refuse an output path before the run starts, so no run is lost to a typo."""
-    import os
-
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError.single("is a directory", path=option, expected="a file path")
-    if not parent.is_dir():
-        raise InputError.single(
-            f"directory {parent} does not exist",
-            path=option,
-            expected="a file in an existing directory",
-        )
-    if not os.access(parent, os.W_OK):
-        raise InputError.single(
-            f"directory {parent} is not writable", path=option, expected="a writable directory"
-        )

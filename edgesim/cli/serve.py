@@ -15,6 +15,7 @@ import click
 
 from edgesim.cli.common import TOKEN_ENV, fail, host_port, run_servers
 from edgesim.errors import InputError
+from edgesim.live.control import try_line
 from edgesim.live.stack import COMPONENTS, Stack, StackConfig, StackError
 
 STOP_TIMEOUT_S = 1.5
@@ -219,12 +220,8 @@ def describe(stack: Stack, ready_s: float | None = None) -> list[str]:
         for h in hosts[:2]:
             if dns is not None:
                 lines.append(f"  # {g}\n  dig @{dns[0]} -p {dns[1]} -b {src} +short {h}")
-            addrs = stack.resolve(h, gi)
-            if addrs and not cfg.public:
-                lines.append(
-                    f"  curl -si --interface {src} -H 'Host: {h}' "
-                    f"http://{addrs[0]}:{stack.edge_port}/index.html"
-                )
+            if (line := try_line(stack, h, gi)) is not None:
+                lines.append(f"  {line}")
     if stack.proxy_bound is not None and hosts:
         ph, pp = stack.proxy_bound
         g = stack.groups[min(1, len(stack.groups) - 1)]

@@ -178,7 +178,7 @@ def sweep(
     error), 2 on bad input (before anything runs).
     """
     from edgesim.cli.common import console as _console
-    from edgesim.report.output import atomic_write
+    from edgesim.outputs import atomic_write, check_output_dir
     from edgesim.report.sweep import render_sweep_html
     from edgesim.sweep.core import load_base, run_sweep, sweep_csv, sweep_json
     from edgesim.sweep.variants import expand, load_variants_file, parse_vary
@@ -187,6 +187,8 @@ def sweep(
     axes = [parse_vary(v) for v in vary]
     listed = load_variants_file(variants_file) if variants_file is not None else None
     variants = expand(base, axes, listed, file=str(scenario))
+    if out_dir is not None:
+        check_output_dir(out_dir, "--out")
     ex = _make_executor(executor, workers, scheduler, local_cluster, scheduler_timeout)
     try:
         with (
@@ -205,6 +207,7 @@ def sweep(
     finally:
         ex.close()
     if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(out_dir / "sweep.json", sweep_json(doc))
         atomic_write(out_dir / "sweep.csv", sweep_csv(doc))
         atomic_write(out_dir / "sweep.html", render_sweep_html(doc))
@@ -354,12 +357,14 @@ def place(
     import json as _json
 
     from edgesim.cli.common import console as _console
-    from edgesim.report.output import atomic_write, clean
+    from edgesim.outputs import atomic_write, check_outputs
+    from edgesim.report.output import clean
     from edgesim.sweep.core import load_base
     from edgesim.sweep.placement import find_template
     from edgesim.sweep.placement import place as do_place
     from edgesim.units import parse_duration_ns
 
+    check_outputs(("--json", json_out))
     base = load_base(scenario)
     find_template(base, endpoint)
     if duration is not None:

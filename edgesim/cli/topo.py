@@ -177,7 +177,9 @@ def topo_path(world: str, src: str, dst: str, via: str, access: str | None, as_j
 def topo_matrix(world: str, kind: str, to_kind: str | None, output: Path | None) -> None:
     """CSV of round-trip times (ms) between every pair of sites of a kind."""
     from edgesim.latency.query import rtt_table
+    from edgesim.outputs import check_outputs
 
+    check_outputs(("--output", output))
     w = _load(world)
     rows, cols, m = rtt_table(w, kind, to_kind or kind)
     buf = io.StringIO()
@@ -200,8 +202,10 @@ def topo_matrix(world: str, kind: str, to_kind: str | None, output: Path | None)
 @friendly
 def topo_map(world: str, output: Path) -> None:
     """Draw WORLD's sites and backbone corridors on a world map (PNG, SVG or PDF)."""
+    from edgesim.outputs import check_outputs
     from edgesim.report.plot import draw_world_map
 
+    check_outputs(("--output", output))
     w = _load(world)
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise InputError.single(

@@ -19,9 +19,17 @@ Reading needs no token; every state-changing call needs ``Authorization: Bearer 
 ``POST /v1/invalidate``    ``{"distribution": …, "paths": ["/img/*"]}``: clears the live caches
 =========================  ==================================================================
 
-Answers: 401 without a valid token, 400 for malformed JSON or a malformed event, 404 when
-the event names something that does not exist, 413 above 64 KiB; a refused call changes
-nothing (each call is one event, validated completely before it is applied).
+Answers: 401 without a valid token (the ``Bearer`` scheme is case-insensitive, RFC 7235
+§2.1), 400 for malformed JSON (nested deeper than :data:`MAX_JSON_DEPTH` included) or a
+malformed event, 404 when the event names something that does not exist, 413 above 64 KiB,
+421 when the ``Host`` header names something other than this server (a DNS-rebinding page:
+only ``localhost`` and IP literals are accepted, with the listening port when the API listens
+on loopback). A refused call changes nothing (each call is one event, validated completely
+before it is applied).
+
+Bounds: at most :data:`MAX_SUBSCRIBERS` event streams (a new one ends the oldest), each with
+a queue of at most 1,000 messages and a write that must complete within
+:data:`STREAM_WRITE_TIMEOUT_S` (docs/live-stack.md, "Bounds and idle timeouts").
 """
 
 from __future__ import annotations
@@ -30,8 +38,11 @@ import asyncio
 import functools
 import hmac
 import importlib.resources
+import ipaddress
 import json
+import re
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -40,6 +51,14 @@ if TYPE_CHECKING:
     from edgesim.live.stack import Stack
 
 MAX_BODY: Final = 64 * 1024
+MAX_JSON_DEPTH: Final = 32
+"""Nesting levels a request body may have (events are a few levels deep)."""
+MAX_SUBSCRIBERS: Final = 32
+"""Event streams open at once; a new one ends the oldest."""
+STREAM_WRITE_TIMEOUT_S: Final = 30.0
+"""A stream whose client does not take a message within this time is closed."""
+KEEPALIVE_S: Final = 15.0
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 NOT_FOUND_PREFIXES: Final = (
     "nothing named",
     "no health check named",
@@ -65,6 +84,115 @@ SECURITY_HEADERS: Final = {
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the JSON text ``raw`` nests arrays and objects (strings skipped); cheap
+    when it has few brackets. Used to refuse a body before the parser recurses into it."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return raw.count(b"[") + raw.count(b"{")
+    depth = deepest = 0
+    for ch in _JSON_STRING.sub(b'""', raw):
+        if ch in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def host_allowed(host: str | None, local: tuple[str, int] | None) -> bool:
+    """Whether a request's ``Host`` header may reach this API (a DNS-rebinding defence).
+
+    A rebinding page reaches the API under a DNS name of its own, so only ``localhost`` and
+    IP literals are accepted. When the API listens on loopback, the address must be loopback
+    too and the port the listening one (no port: 80); on another address (a container behind
+    a port mapping) the port is not checked. A request without ``Host`` (HTTP/1.0) is
+    accepted: browsers always send one."""
+    if host is None:
+        return True
+    try:
+        parts = urlsplit("//" + host.strip())
+        name, port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if not name or parts.path or parts.username is not None:
+        return False
+    loopback_only = local is None or _loopback(local[0])
+    if name != "localhost":
+        try:
+            addr = ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        if loopback_only and not addr.is_loopback:
+            return False
+    return not (loopback_only and local is not None and (port or 80) != local[1])
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a control API base URL (``ctl --url``), or ``None``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "not an http:// URL"
+    if not parts.hostname:
+        return "no host name"
+    return None
+
+
+_POP_SUFFIX = re.compile(r"-C\d+$")
+
+
+def canonical_target(stack: Stack, target: str) -> str:
+    """``pop:AMS50-C1`` (the ``X-Amz-Cf-Pop`` name the banner and the edges show) →
+    ``pop:AMS50`` (the node the timeline names); anything else unchanged."""
+    kind, sep, name = target.partition(":")
+    if kind != "pop" or not sep or not _POP_SUFFIX.search(name):
+        return target
+    keys = {str(k) for k in stack.ctx.node_keys}
+    if target in keys:
+        return target
+    bare = "pop:" + _POP_SUFFIX.sub("", name)
+    return bare if bare in keys else target
+
+
+def try_line(stack: Stack, host: str, group: int) -> str | None:
+    """A command reaching what DNS gives client group ``group`` for ``host``, from the
+    group's source address: curl to a PoP or endpoint (on its port), nc to an accelerator's
+    TCP listener (its backends in the stack are echo servers); ``None`` when there is none."""
+    from edgesim.dnsserver.authority import group_address
+
+    addrs = stack.resolve(host, group)
+    if not addrs or stack.config.public:
+        return None
+    addr, src = addrs[0], group_address(group)
+    bound = list(getattr(stack.ga, "bound", None) or [])
+    listeners = [(b, port) for b, h, port in bound if h == addr]
+    if listeners:
+        tcp = [(b, port) for b, port in listeners if b.protocol == "TCP"]
+        if not tcp:
+            return None
+        b, port = tcp[0]
+        return (
+            f"printf 'hello\\n' | nc -s {src} -w 2 {addr} {port}"
+            f"   # accelerator {b.accelerator}, listener port {b.port}"
+        )
+    port = stack.edge_port
+    label = stack.label(addr)
+    if label.startswith("endpoint:"):
+        got = stack.endpoint_addr.get(label.split(":", 1)[1])
+        port = got[1] if got is not None else port
+    return f"curl -si --interface {src} -H 'Host: {host}' http://{addr}:{port}/index.html"
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -109,10 +237,12 @@ def _static(name: str) -> bytes | None:
 def control_app(stack: Stack) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     token = stack.token.encode()
+    streams: list[asyncio.Queue[tuple[str, Any]]] = []
+    """Open event streams, oldest first (each is also in ``stack.subscribers``)."""
 
     def authorised(request: web.Request) -> bool:
-        auth = request.headers.get("Authorization", "")
-        given = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+        scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+        given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 7235 §2.1
         return bool(given) and hmac.compare_digest(given.encode(), token)
 
     async def body_of(request: web.Request) -> tuple[Any, web.Response | None]:
@@ -122,10 +252,12 @@ def control_app(stack: Stack) -> web.Application:
             return None, resp
         try:
             raw = await request.read()
+            if json_depth(raw) > MAX_JSON_DEPTH:
+                return None, _error(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
             return json.loads(raw.decode("utf-8")), None
         except web.HTTPRequestEntityTooLarge:
             return None, _error(413, f"the body is over {MAX_BODY} bytes")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None, _error(400, "the body is not JSON")
 
     def apply(event: dict[str, Any]) -> web.Response:
@@ -200,26 +332,38 @@ def control_app(stack: Stack) -> web.Application:
         )
         await resp.prepare(request)
         q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        while len(streams) >= MAX_SUBSCRIBERS:  # the oldest stream makes room
+            old = streams.pop(0)
+            stack.subscribers.discard(old)
+            while not old.empty():
+                old.get_nowait()
+            old.put_nowait(("stop", "too many streams: this one was the oldest"))
+        streams.append(q)
         stack.subscribers.add(q)
+
+        async def send(chunk: str) -> None:
+            await asyncio.wait_for(resp.write(chunk.encode()), STREAM_WRITE_TIMEOUT_S)
+
         try:
-            first = {"version": stack.version}
-            await resp.write(f"event: hello\ndata: {_dumps(first)}\n\n".encode())
-            await resp.write(
-                f"event: metrics\ndata: {_dumps(stack.metrics.snapshot())}\n\n".encode()
-            )
+            await send(f"event: hello\ndata: {_dumps({'version': stack.version})}\n\n")
+            await send(f"event: metrics\ndata: {_dumps(stack.metrics.snapshot())}\n\n")
             while True:
                 try:
-                    kind, data = await asyncio.wait_for(q.get(), 15.0)
+                    kind, data = await asyncio.wait_for(q.get(), KEEPALIVE_S)
                 except TimeoutError:
-                    await resp.write(b": keep-alive\n\n")
+                    await send(": keep-alive\n\n")
                     continue
                 if kind == "stop":
+                    if data is not None:
+                        await send(f"event: bye\ndata: {_dumps({'reason': data})}\n\n")
                     break
-                await resp.write(f"event: {kind}\ndata: {_dumps(data)}\n\n".encode())
-        except (ConnectionError, asyncio.CancelledError):
+                await send(f"event: {kind}\ndata: {_dumps(data)}\n\n")
+        except (ConnectionError, TimeoutError, asyncio.CancelledError):
             pass
         finally:
             stack.subscribers.discard(q)
+            if q in streams:
+                streams.remove(q)
         return resp
 
     # -- changing -----------------------------------------------------------------------
@@ -229,6 +373,9 @@ def control_app(stack: Stack) -> web.Application:
             return err
         if not isinstance(body, dict):
             return _error(400, "an event is a JSON object like a timeline entry, without 'at'")
+        for key in ("fail", "recover"):
+            if isinstance(body.get(key), str):
+                body[key] = canonical_target(stack, body[key])
         return apply(body)
 
     def simple(action: str) -> Any:
@@ -237,7 +384,7 @@ def control_app(stack: Stack) -> web.Application:
             if err is not None:
                 return err
             try:
-                target = field(body, "target", str)
+                target = canonical_target(stack, field(body, "target", str))
             except ValueError as exc:
                 return _error(400, str(exc), expected='{"target": "region:us-east-1"}')
             return apply({action: target, "note": f"control API: {action} {target}"})
@@ -302,6 +449,12 @@ def control_app(stack: Stack) -> web.Application:
 
     @web.middleware
     async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        local = request.transport.get_extra_info("sockname") if request.transport else None
+        if not host_allowed(request.headers.get("Host"), local[:2] if local else None):
+            return _error(
+                421,
+                "this API answers only to localhost or its IP address (Host header refused)",
+            )
         try:
             resp: web.StreamResponse = await handler(request)
             return resp

@@ -10,6 +10,11 @@ group. ``CONNECT`` tunnels the same way (for plain TCP; the stack has no TLS).
 
 One request per connection (``Connection: close``), bodies streamed both ways; names the
 emulated DNS does not know are refused with 502 (the proxy never reaches the internet).
+
+Bounds (docs/live-stack.md): the request head must arrive within :data:`HEAD_TIMEOUT_S`
+and fit in :data:`MAX_HEAD` bytes; at most :data:`MAX_CLIENTS` connections at once (more
+are answered 503 and closed); a request or ``CONNECT`` tunnel in which no byte moves either
+way for :data:`IDLE_TIMEOUT_S` is closed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
 MAX_HEAD: Final = 32 * 1024
 HEAD_TIMEOUT_S: Final = 10.0
 CONNECT_TIMEOUT_S: Final = 5.0
+IDLE_TIMEOUT_S: Final = 300.0
+"""A tunnel (or proxied request) with no byte moving either way for this long is closed."""
+MAX_CLIENTS: Final = 1024
+"""Connections handled at once; more are answered 503 and closed."""
 HOP: Final = frozenset(
     {"proxy-authorization", "proxy-connection", "connection", "keep-alive", "te", "upgrade"}
 )
@@ -64,8 +73,14 @@ def pick_group(headers: list[tuple[str, str]], index: dict[str, int]) -> int:
 
 
 class HttpProxy:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(
+        self, stack: Stack, *, idle_s: float = IDLE_TIMEOUT_S, max_clients: int = MAX_CLIENTS
+    ) -> None:
         self.stack = stack
+        self.idle_s = idle_s
+        self.max_clients = max_clients
+        self.idle_closed = 0
+        """Tunnels and requests closed by the idle timeout."""
         self.server: asyncio.AbstractServer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.writers: set[asyncio.StreamWriter] = set()
@@ -88,6 +103,36 @@ class HttpProxy:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)
             self.server = None
+
+    async def _pipe_both(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_r: asyncio.StreamReader,
+        up_w: asyncio.StreamWriter,
+    ) -> None:
+        """Copy both ways until the server closes, or until nothing moves for ``idle_s``."""
+        loop = asyncio.get_running_loop()
+        seen = [loop.time()]
+        try:
+            down = asyncio.ensure_future(_pipe(up_r, writer, seen))
+            up = asyncio.ensure_future(_pipe(reader, up_w, seen))
+            try:
+                while not down.done():
+                    left = seen[0] + self.idle_s - loop.time()
+                    if left <= 0:
+                        self.idle_closed += 1
+                        down.cancel()
+                        break
+                    # the answer is complete when the server closes
+                    await asyncio.wait([down], timeout=left)
+            finally:
+                for t in (down, up):
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await t
+        finally:
+            up_w.close()
 
     def _target(self, host: str, port: int, group: int) -> tuple[str, int]:
         """Where ``host:port`` goes for ``group``: an emulated name via the emulated DNS;
@@ -120,6 +165,11 @@ class HttpProxy:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        if len(self.writers) >= self.max_clients:
+            with contextlib.suppress(Exception):
+                writer.write(_refusal(503, "too many proxy connections"))
+                writer.close()
+            return
         if task is not None:
             self.tasks.add(task)
         self.writers.add(writer)
@@ -166,7 +216,7 @@ class HttpProxy:
             up_r, up_w = await self._open(addr, port, group)
             writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             await writer.drain()
-            await _pipe_both(reader, writer, up_r, up_w)
+            await self._pipe_both(reader, writer, up_r, up_w)
             return
         url = urlsplit(target)
         if url.scheme != "http" or not url.hostname:
@@ -187,7 +237,7 @@ class HttpProxy:
         out.append("Connection: close")
         up_r, up_w = await self._open(addr, port, group)
         up_w.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
-        await _pipe_both(reader, writer, up_r, up_w)
+        await self._pipe_both(reader, writer, up_r, up_w)
 
     async def _open(
         self, addr: str, port: int, group: int
@@ -201,39 +251,24 @@ class HttpProxy:
             raise ProxyError(502, f"cannot connect to {addr}:{port}: {exc}") from None
 
 
-async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, seen: list[float]) -> None:
+    loop = asyncio.get_running_loop()
     try:
         while data := await src.read(65536):
+            seen[0] = loop.time()
             dst.write(data)
             await dst.drain()
+            seen[0] = loop.time()
         if dst.can_write_eof():
             dst.write_eof()
     except (ConnectionError, OSError):
         pass
 
 
-async def _pipe_both(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    up_r: asyncio.StreamReader,
-    up_w: asyncio.StreamWriter,
-) -> None:
-    try:
-        down = asyncio.ensure_future(_pipe(up_r, writer))
-        up = asyncio.ensure_future(_pipe(reader, up_w))
-        try:
-            await down  # the answer is complete when the server closes
-        finally:
-            up.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await up
-    finally:
-        up_w.close()
-
-
 def _refusal(status: int, reason: str) -> bytes:
     phrases = {400: "Bad Request", 403: "Forbidden", 407: "Proxy Authentication Required"}
     phrases.update({431: "Request Header Fields Too Large", 502: "Bad Gateway"})
+    phrases[503] = "Service Unavailable"
     body = f"{status} {reason}\n".encode()
     extra = 'Proxy-Authenticate: Basic realm="edgesim client group"\r\n' if status == 407 else ""
     return (

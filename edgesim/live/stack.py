@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from aiohttp import web
@@ -51,6 +51,7 @@ from edgesim.live.component import COMPONENTS, Component, load_components
 from edgesim.live.control import control_app
 from edgesim.live.delay import Delayer
 from edgesim.live.edge import EdgePlan
+from edgesim.live.errlog import logged
 from edgesim.live.metrics import Metrics
 from edgesim.live.prometheus import PromMetrics
 from edgesim.live.proxy import HttpProxy
@@ -69,6 +70,10 @@ __all__ = [
     "StackConfig",
     "StackError",
 ]
+
+
+KEEPALIVE_IDLE_S: Final = 75.0
+"""Idle keep-alive connections to the control API, endpoints and origins close after this."""
 
 
 class StackError(Exception):
@@ -205,7 +210,8 @@ class Stack:
     def _changed(self) -> None:
         self.version += 1
         for c in self.components:
-            c.on_change()
+            with logged(f"{c.name}: on_change"):
+                c.on_change()
         events = self.ctx.events
         if len(events) > self._events_seen:
             for ev in events[self._events_seen :]:
@@ -271,7 +277,8 @@ class Stack:
             await self.proxy.stop()
             self.proxy = None
         for c in reversed(self.components):
-            await c.stop()
+            with logged(f"{c.name}: stop"):
+                await c.stop()
         for r in reversed(self._runners):
             with contextlib.suppress(Exception):
                 await r.cleanup()
@@ -283,7 +290,13 @@ class Stack:
     async def start_app(
         self, app: web.Application, host: str, port: int, component: str
     ) -> tuple[str, int]:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.25)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=0.25,
+            keepalive_timeout=KEEPALIVE_IDLE_S,  # aiohttp's default is an hour
+        )
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port, backlog=1024, reuse_address=True)
@@ -371,8 +384,9 @@ class Stack:
             await asyncio.sleep(self.config.metrics_interval_s)
             if not self.subscribers:
                 continue
-            self.routes()
-            self.publish("metrics", self.metrics.snapshot())
+            with logged("metrics stream"):
+                self.routes()
+                self.publish("metrics", self.metrics.snapshot())
 
     def topology(self) -> dict[str, Any]:
         """Nodes for the map: regions, PoPs, RECs, zones, Outposts, client groups, endpoints."""

@@ -7,11 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgesim.outputs import atomic_write as atomic_write  # re-exported: one implementation
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -34,14 +34,6 @@ def clean(obj: Any) -> Any:
         v = round(f, 6)
         return 0.0 if v == 0 else v  # no "-0.0" in reports
     return obj
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def timeseries_csv(report: dict[str, Any]) -> str:

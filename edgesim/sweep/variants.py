@@ -23,7 +23,7 @@ import yaml
 
 from edgesim.errors import InputError, Problem
 from edgesim.scenario.schema import scenario_model
-from edgesim.yamlio import LineIndex, _model_at, validate
+from edgesim.yamlio import LineIndex, _model_at, safe_load_text, validate
 
 Step = str | int | tuple[str, str]
 """A mapping key, a list index, or a ``[field=value]`` selector of a list item."""
@@ -242,7 +242,7 @@ def _show(v: Any) -> str:
 def load_variants_file(path: Path) -> list[dict[str, Any]]:
     """A YAML list of override mappings: ``- {seed: 1, duration: 10m}``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_text(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise InputError.single("file not found", file=str(path)) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

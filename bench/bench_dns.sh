@@ -13,7 +13,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 import sys
 from pathlib import Path
 sys.path.insert(0, ".")
-from tests.test_dnsserver import SCENARIO
+from tests.live.test_dnsserver import SCENARIO
 Path(sys.argv[1], "scenario.yaml").write_text(SCENARIO)
 PY
 printf 'api.example.com A\n' > "$work/latency.txt"

@@ -128,6 +128,7 @@ def test_escapes_html_in_names(smoke: Results) -> None:
     assert _parse(out).errors == []
 
 
+@pytest.mark.slow
 def test_deterministic(smoke: Results, page: str, page_no_results: str) -> None:
     assert render_html(smoke.report, smoke) == page
     assert render_html(copy.deepcopy(smoke.report)) == page_no_results

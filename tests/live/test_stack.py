@@ -366,6 +366,7 @@ def _serve_cmd(*extra: str) -> list[str]:
     return [sys.executable, "-m", "edgesim.cli.serve", str(LIVE_EDGE), *extra]
 
 
+@pytest.mark.slow
 def test_serve_command_port_clash_and_sigterm() -> None:
     dns_port, edge_port, cport = _free_port(), _free_port(), _free_port()
     args = ["--dns-port", str(dns_port), "--edge-port", str(edge_port)]

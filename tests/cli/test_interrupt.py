@@ -72,6 +72,7 @@ def test_first_interrupt_asks_to_stop_second_exits_at_once(
     assert exits == [INTERRUPTED_EXIT] == [130]
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_run_exits_130_with_an_incomplete_report(tmp_path: Path) -> None:
     (tmp_path / "long.yaml").write_text(LONG, encoding="utf-8")
     proc = _start(["run", "long.yaml", "--json", "out.json", "--html", "out.html"], tmp_path)
@@ -87,6 +88,7 @@ def test_ctrl_c_during_run_exits_130_with_an_incomplete_report(tmp_path: Path) -
     assert "INCOMPLETE" in out
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_sweep_marks_every_cut_variant_incomplete(tmp_path: Path) -> None:
     (tmp_path / "long.yaml").write_text(LONG, encoding="utf-8")
     proc = _start(["sweep", "long.yaml", "--vary", "duration=6m,48h,48h", "--out", "out"], tmp_path)
@@ -103,6 +105,7 @@ def test_ctrl_c_during_sweep_marks_every_cut_variant_incomplete(tmp_path: Path) 
     assert "INCOMPLETE" in (tmp_path / "out" / "sweep.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_check_compares_nothing(tmp_path: Path) -> None:
     (tmp_path / "long.yaml").write_text(LONG, encoding="utf-8")
     base = subprocess.run(

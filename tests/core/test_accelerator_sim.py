@@ -298,6 +298,7 @@ def test_workload_on_a_port_without_listener_is_refused() -> None:
     assert "accelerator 'api' has no TCP listener on port 443" in msg
 
 
+@pytest.mark.slow
 def test_example_scenario_runs_and_its_assertions_hold() -> None:
     path = ROOT / "scenarios" / "global-api-accelerator.yaml"
     scn, index, file = load_scenario(path)

@@ -77,7 +77,10 @@ def test_grafana_dashboard_queries_only_exposed_metrics() -> None:
     from pathlib import Path
 
     dash = json.loads(
-        (Path(__file__).resolve().parent.parent / "docs/grafana/edgesim-live.json").read_text()
+        (
+            next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+            / "docs/grafana/edgesim-live.json"
+        ).read_text()
     )
     state = {
         "now_s": 1.0,

@@ -158,6 +158,7 @@ def test_affinity_none_spreads_one_clients_flows_over_groups_and_endpoints() -> 
         assert ((g == 0) & (ep == i)).mean() == pytest.approx(0.5 / 3, abs=0.02)
 
 
+@pytest.mark.slow
 def test_flow_hash_is_stable_across_processes_and_hash_seeds() -> None:
     code = (
         "from edgesim.services.accelerator.model import flow_hash_5tuple, flow_hash_source;"

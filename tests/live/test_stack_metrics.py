@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from edgesim.live.stack import Stack, StackConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def _get(addr: tuple[str, int], path: str) -> tuple[int, str, str]:

@@ -178,6 +178,7 @@ def test_replications_give_seed_range_and_ci(scenario: Path) -> None:
     assert m["requests"]["mean"] == pytest.approx(sum(r["requests"] for r in runs) / 3)
 
 
+@pytest.mark.slow
 def test_same_results_on_every_executor(scenario: Path) -> None:
     """In-process, a 2-process pool and a real Dask LocalCluster (loopback) give byte-identical
     sweep documents."""
@@ -273,6 +274,7 @@ def test_cli_writes_table_csv_json_html(scenario: Path, tmp_path: Path) -> None:
     assert "https://" not in page
 
 
+@pytest.mark.slow
 def test_cli_all_ok_exit_0(scenario: Path) -> None:
     code, text = invoke(
         str(scenario), "--vary", "seed=1,2", "--executor", "processes", "--workers", "2"

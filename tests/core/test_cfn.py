@@ -604,6 +604,7 @@ def shop_run() -> Results:
     return results
 
 
+@pytest.mark.slow
 def test_the_imported_shop_runs(shop_run: Results) -> None:
     r = shop_run
     for w in ("www", "www-api", "www-img", "api", "checkout", "upload-shop-uploads"):

@@ -33,6 +33,7 @@ def test_the_example_resynthesises_to_the_committed_file(tmp_path: Path) -> None
     assert out.read_text(encoding="utf-8") == COMMITTED.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_committed_example_runs_and_its_assertions_hold() -> None:
     results = run_scenario(COMMITTED)
     checks = results.report["assertions"]

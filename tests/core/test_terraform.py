@@ -14,7 +14,7 @@ from edgesim.cli import main
 from edgesim.errors import InputError
 from edgesim.terraform import import_terraform, translate
 
-DATA = Path(__file__).resolve().parent / "data" / "terraform"
+DATA = Path(__file__).resolve().parents[1] / "data" / "terraform"
 STATE = DATA / "shop.state.json"
 
 

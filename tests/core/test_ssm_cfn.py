@@ -7,7 +7,7 @@ from pathlib import Path
 from edgesim.cfn import import_template
 from edgesim.scenario.loader import load_scenario_text, prepare
 
-TEMPLATE = Path(__file__).parent / "data" / "ssm-template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "ssm-template.yaml"
 
 
 def test_maintenance_windows_targets_and_tasks_are_converted() -> None:

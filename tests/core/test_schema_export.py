@@ -15,7 +15,7 @@ from edgesim.errors import InputError
 from edgesim.scenario.export import FORMATS, export_schema
 from edgesim.scenario.loader import load_scenario_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 SCENARIOS = [*sorted((ROOT / "scenarios").glob("*.yaml")), ROOT / "bench" / "reference.yaml"]
 
 

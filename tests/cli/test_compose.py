@@ -146,6 +146,7 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("service", sorted(_compose()["services"]))
 def test_each_service_command_is_a_real_edgesim_command_that_starts(service: str) -> None:
     command = _compose()["services"][service]["command"]

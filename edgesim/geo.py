@@ -1,15 +1,14 @@
 """Distances on the Earth: WGS-84 geodesics (geopy) and a fast spherical great circle.
 
 * :func:`geodesic_km` is geopy's geodesic on the WGS-84 ellipsoid (Karney's algorithm,
-  accurate to nanometres). The topology builder measures each long-haul fibre corridor with it,
-  once per corridor when the world is built (a few hundred calls).
+  accurate to nanometres), for distances measured once, when data is prepared.
 * :func:`great_circle_km` (haversine on a sphere of the mean radius, agreeing with
   ``geopy.distance.great_circle``) and its numpy form :func:`great_circle_matrix_km` serve the
-  hot paths: the leaf-to-hub distance tables of thousands of sites, Route 53's geoproximity and
-  latency-record distances per query, path tables. A geodesic costs ~50-100 µs in geopy (and
-  cannot be vectorised) against ~1 µs for the scalar haversine and ~20 ns per pair in numpy;
-  the sphere is within 0.5 % of the ellipsoid, far below the route factors' uncertainty
-  (docs/topology-format.md, "Distances").
+  world builder and the hot paths: the leaf-to-hub distance tables of thousands of sites, Route
+  53's geoproximity and latency-record distances per query, path tables. A geodesic costs
+  ~50-100 µs in geopy (and cannot be vectorised) against ~1 µs for the scalar haversine and a
+  few ns per pair in numpy; the sphere is within 0.5 % of the ellipsoid (tests/test_geo.py),
+  well inside the route factors' own uncertainty (docs/topology-format.md, "Distances").
 """
 
 from __future__ import annotations

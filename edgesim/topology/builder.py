@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 
 from edgesim.errors import InputError, Problem
-from edgesim.geo import geodesic_km, great_circle_km, great_circle_matrix_km
+from edgesim.geo import great_circle_km, great_circle_matrix_km
 from edgesim.latency.params import LatencyParams
 from edgesim.topology.model import (
     KIND_ALIASES,
@@ -305,7 +305,7 @@ def build_world(
     # Corridors: an internet edge each, and a backbone edge where the AWS backbone runs.
     for c in topo.corridors:
         a, b = by_key[f"hub:{c.a}"], by_key[f"hub:{c.b}"]
-        gc = geodesic_km(a.lat, a.lon, b.lat, b.lon)  # WGS-84, once per corridor
+        gc = great_circle_km(a.lat, a.lon, b.lat, b.lon)
         rf = c.route_factor or (
             p.submarine_route_factor if c.kind == "submarine" else p.terrestrial_route_factor
         )

@@ -410,7 +410,8 @@ def test_source_ip_affinity_pins_each_user_address_in_runs() -> None:
     text = _affinity_scenario("SOURCE_IP")
     scn, index, file = load_scenario_text(text)
     prepared = prepare(scn, index, file)
-    acc = next(s for s in prepared.services if "api" in getattr(s, "items", {})).items["api"]
+    service: Any = next(s for s in prepared.services if "api" in getattr(s, "items", {}))
+    acc = service.items["api"]
     acc.rebuild()
     # the endpoint of each user address .1-.254 of the group's subnet, from the model's tables
     users = acc.subnet_base[0] + 1 + np.arange(254)

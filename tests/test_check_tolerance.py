@@ -105,3 +105,48 @@ def test_the_command_applies_the_tolerance_it_is_given(
     assert check("0.05") == 1
     assert check("10%") == 0
     assert check("0.1") == 0
+
+
+def test_every_scope_is_compared_and_reported_with_its_values() -> None:
+    """The check compares the summary and every workload, segment and group block the baseline
+    also has (a block new in this run has nothing to compare with and is skipped, the others
+    still are), and each change names its scope and carries both values."""
+
+    def blocks(p50: float) -> dict[str, Any]:
+        out = report(p50)
+        b = out["summary"]
+        out["workloads"] = {"web": b, "api": b}
+        out["segments"] = {"eu": b}
+        out["groups"] = {"tokyo": b}
+        return out
+
+    base = blocks(100.0)
+    del base["workloads"]["web"]  # a workload new in this run
+    cur = blocks(120.0)
+    changes = compare(base, cur, 0.05)
+    scopes = {c.scope for c in changes}
+    assert scopes == {"all", "workload api", "segment eu", "group tokyo"}
+    p50 = {c.scope: c for c in changes if c.metric == "p50 latency (ms)"}
+    assert (p50["group tokyo"].baseline, p50["group tokyo"].current) == (100.0, 120.0)
+    assert p50["group tokyo"].worse
+    assert p50["group tokyo"].change == "+20.0 %"
+    errors = {c.scope: c for c in changes if c.metric == "error rate"}
+    assert (errors["all"].baseline, errors["all"].current) == (0.0, 0.0)
+
+
+def test_exactly_at_the_tolerance_is_not_worse() -> None:
+    base = report(100.0, availability=0.9, hit_ratio=0.5)
+    cur = report(100.0 * 1.25, availability=1 - 0.1 * 1.25 - ERROR_RATE_FLOOR, hit_ratio=0.375)
+    assert worse(base, cur, 0.25) == set()  # 25 % worse with a 25 % tolerance passes
+
+
+def test_hit_ratio_compared_per_distribution_with_its_values() -> None:
+    base = report(100.0, hit_ratio=0.8)
+    base["services"]["cloudfront"]["distributions"]["new"] = {}  # no hit ratio yet
+    cur = report(100.0, hit_ratio=0.6)
+    cur["services"]["cloudfront"]["distributions"]["new"] = {"hit_ratio": 0.1}
+    cur["services"]["accelerators"] = {"accelerators": {}}  # a section without distributions
+    hr = [c for c in compare(base, cur, 0.05) if c.metric == "hit ratio"]
+    assert [(c.scope, c.baseline, c.current, c.worse) for c in hr] == [
+        ("cloudfront site", 0.8, 0.6, True)
+    ]

@@ -1,7 +1,8 @@
 """Benchmark: replay a Zipf trace through each cache policy (edgesim.cache).
 
 Usage: python bench/bench_cache.py [--requests 5000000] [--objects 1000000] [--alpha 0.9]
-                                   [--capacities 0.01,0.1] [--policies lru,sieve,s3-fifo]
+                                   [--capacities 0.01,0.1]
+                                   [--policies lru,lru-compact,lru-compact-py,sieve,s3-fifo]
                                    [--repeat 1]
 
 The trace: ``--requests`` requests drawn from a Zipf(``--alpha``) popularity over ``--objects``
@@ -55,7 +56,12 @@ del w, cdf
 rss_before = rss_mb()
 best = float("inf")
 for _ in range(repeat):
-    cache = CompactLRUCache(cap) if policy == "lru-compact" else make_cache(policy, cap)
+    if policy == "lru-compact":
+        cache = CompactLRUCache(cap, backend="c")
+    elif policy == "lru-compact-py":
+        cache = CompactLRUCache(cap, backend="python")
+    else:
+        cache = make_cache(policy, cap)
     t0 = time.perf_counter()
     cache.process(keys, sizes, now, ttl)
     best = min(best, time.perf_counter() - t0)
@@ -78,7 +84,8 @@ def main() -> None:
     ap.add_argument(
         "--policies",
         default="lru,lru-compact,sieve,s3-fifo",
-        help="lru-compact is the C-backed LRU the scenario engine uses",
+        help="lru-compact is the C-backed LRU the scenario engine uses; lru-compact-py is the "
+        "same cache with its pure-Python replay loop (the fallback without a C compiler)",
     )
     ap.add_argument("--repeat", type=int, default=1, help="replays per case (best kept)")
     args = ap.parse_args()

@@ -89,7 +89,7 @@ echo "  requests that reached the origin during the nginx run: $reached"
 
 if [ -z "${EDGE_URL:-}" ] && [ "${EDGE:-1}" != 0 ]; then
   # PoP 0 of scenarios/live-edge.yaml on EDGE_PORT; its default behaviour goes to "primary".
-  "${SERVER_CPU[@]}" "$PY" -m edgesim.live.cli_edge serve scenarios/live-edge.yaml --no-delay \
+  "${SERVER_CPU[@]}" "$PY" -m edgesim.cli.edge serve scenarios/live-edge.yaml --no-delay \
     --base-port "$EDGE_PORT" --origin "primary=http://127.0.0.1:$ORIGIN_PORT" \
     --origin "backup=http://127.0.0.1:$ORIGIN_PORT" > "$work/edge.log" 2>&1 &
   pids+=($!)

@@ -21,7 +21,7 @@ run() {  # $1: extra edge options, $2: think time (ms)
   # connections would stay in lock-step (all sending at once every THINK + 80 ms)
   printf 'function delay() return math.random(%d, %d) end\n' "$(($2 / 2))" "$(($2 * 3 / 2))" \
     > "$work/pace.lua"
-  .venv/bin/python -m edgesim.live.cli_edge serve scenarios/live-edge.yaml $1 \
+  .venv/bin/python -m edgesim.cli.edge serve scenarios/live-edge.yaml $1 \
     --base-port $PORT > "$work/edge.log" 2>&1 &
   EDGE=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/static/app.js" && break; sleep 0.2; done

@@ -1,7 +1,14 @@
-"""Great-circle geometry on a spherical Earth (scalar and vectorised).
+"""Distances on the Earth: WGS-84 geodesics (geopy) and a fast spherical great circle.
 
-The scalar form agrees with ``geopy.distance.great_circle`` (same mean radius); the numpy form
-is used to build distance tables for thousands of sites at once.
+* :func:`geodesic_km` is geopy's geodesic on the WGS-84 ellipsoid (Karney's algorithm,
+  accurate to nanometres), for distances measured once, when data is prepared.
+* :func:`great_circle_km` (haversine on a sphere of the mean radius, agreeing with
+  ``geopy.distance.great_circle``) and its numpy form :func:`great_circle_matrix_km` serve the
+  world builder and the hot paths: the leaf-to-hub distance tables of thousands of sites, Route
+  53's geoproximity and latency-record distances per query, path tables. A geodesic costs
+  ~50-100 µs in geopy (and cannot be vectorised) against ~1 µs for the scalar haversine and a
+  few ns per pair in numpy; the sphere is within 0.5 % of the ellipsoid (tests/core/test_geo.py),
+  well inside the route factors' own uncertainty (docs/topology-format.md, "Distances").
 """
 
 from __future__ import annotations
@@ -10,11 +17,18 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+from geopy.distance import geodesic
 
 #: Mean Earth radius in km (IUGG), as used by geopy's great_circle.
 EARTH_RADIUS_KM = 6371.009
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Geodesic distance in km on the WGS-84 ellipsoid between two points in decimal degrees
+    (geopy; for building worlds, not for per-request paths: see the module docstring)."""
+    return float(geodesic((lat1, lon1), (lat2, lon2)).km)
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,50 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 ROOT = Path(__file__).resolve().parent.parent
 """The repository (tests refer to scenarios/ and topologies/ relative to it)."""
 pytest_plugins = ["pytester"]
+
+#: Under CI (CI=true, as .ci/run sets), a test that skips because a tool it needs (dig, kdig,
+#: chromium, curl) is "not installed" fails instead: CI installs them, so such a skip means
+#: the install broke and the suite would silently test less.
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _missing_tool(longrepr: object) -> str | None:
+    """The skip reason if it is a missing tool's, else None."""
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    text = str(reason)
+    return text if "not installed" in text else None
+
+
+#: pytest-timeout's limit for tests marked ``slow`` (the others get ``timeout`` from pyproject).
+SLOW_TIMEOUT_FACTOR = 4
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (and no explicit ``timeout`` mark) get 4x the per-test timeout."""
+    base = float(config.getini("timeout") or 0)
+    if base <= 0:
+        return
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(base * SLOW_TIMEOUT_FACTOR))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if IN_CI and report.skipped and (reason := _missing_tool(report.longrepr)):
+        report.outcome = "failed"
+        report.longrepr = f"CI=true and a tool this test needs is missing: {reason}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    report = yield
+    if IN_CI and report.skipped and (reason := _missing_tool(report.longrepr)):
+        report.outcome = "failed"
+        report.longrepr = f"CI=true and a tool these tests need is missing: {reason}"
+    return report
 
 
 @pytest.fixture(autouse=True)

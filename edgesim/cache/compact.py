@@ -5,11 +5,12 @@ object; the scenario engine's CDN tiers hold millions of objects. This one keeps
 in numpy arrays (32-bit key, 32-bit size, 32-bit expiry in milliseconds and two 32-bit list
 links: 20 bytes, plus 6-11 bytes of open-addressing hash table kept at most 70 % full, and
 ~12 % growth slack) and replays a batch of requests in a small C loop (``_lru.c``, built with
-the package). Its results equal ``LRUCache``'s request by request (tests/test_cache_compact.py),
-except that expiry is kept to the millisecond, rounded up (an object expiring at 1.0000004 s
-is still fresh at 1.0000007 s), and saturates after ~49.7 days of virtual time. Keys must fit
-in 31 bits and sizes in 32. C rather than a JIT keeps imports light: numba's LLVM alone added
-~130 MB of RSS.
+the package when a C compiler is available). Without a compiler the same loop runs in Python
+(``_lru_py.py``), with identical results but slower (``HAVE_C``; bench/README.md). Its results
+equal ``LRUCache``'s request by request (tests/core/test_cache_compact.py), except that expiry is
+kept to the millisecond, rounded up (an object expiring at 1.0000004 s is still fresh at
+1.0000007 s), and saturates after ~49.7 days of virtual time. Keys must fit in 31 bits and
+sizes in 32. C rather than a JIT keeps imports light: numba's LLVM alone added ~130 MB of RSS.
 """
 
 from __future__ import annotations
@@ -20,8 +21,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgesim.cache import _lru  # type: ignore[attr-defined]
+from edgesim.cache import _lru_py
 from edgesim.cache.policies import CacheStats
+
+try:
+    from edgesim.cache import _lru  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: the pure-Python loop
+    _lru = None
+
+#: True when the compiled replay loop (``_lru.c``) was built and imports.
+HAVE_C: bool = _lru is not None
+#: The available implementations of the replay loop, fastest first.
+BACKENDS: tuple[str, ...] = ("c", "python") if HAVE_C else ("python",)
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -43,9 +54,18 @@ class CompactLRUCache:
 
     policy = "lru"
 
-    def __init__(self, capacity_bytes: int, initial_entries: int = 1024) -> None:
+    def __init__(
+        self, capacity_bytes: int, initial_entries: int = 1024, *, backend: str | None = None
+    ) -> None:
+        """``backend``: ``"c"`` (the compiled loop), ``"python"`` (the fallback) or ``None``
+        (the fastest available)."""
         if capacity_bytes < 0:
             raise ValueError("capacity must be >= 0")
+        backend = backend or BACKENDS[0]
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r} is not available (available: {BACKENDS})")
+        self.backend = backend
+        self._impl: Any = _lru if backend == "c" else _lru_py
         self.capacity_bytes = int(capacity_bytes)
         n = max(16, int(initial_entries))
         self._keys = np.zeros(n, dtype=np.int32)
@@ -75,7 +95,7 @@ class CompactLRUCache:
             m[FREE] = n
         size = _pow2((int(m[COUNT]) + 1) * 2 + 16)
         self._table = np.full(size, EMPTY, dtype=np.int32)
-        _lru.rehash(self._table, self._keys, int(m[HEAD]), self._nxt)
+        self._impl.rehash(self._table, self._keys, int(m[HEAD]), self._nxt)
         m[TOMBS] = 0
 
     # ---- the Cache API -----------------------------------------------------------------
@@ -87,10 +107,12 @@ class CompactLRUCache:
         return int(self._meta[COUNT])
 
     def __contains__(self, key: int) -> bool:
-        return bool(_lru.find(self._table, self._keys, int(key))[0] >= 0)
+        return bool(self._impl.find(self._table, self._keys, int(key))[0] >= 0)
 
     def _drop(self, slot: int) -> None:
-        _lru.drop(self._table, self._keys, self._size, self._prev, self._nxt, self._meta, int(slot))
+        self._impl.drop(
+            self._table, self._keys, self._size, self._prev, self._nxt, self._meta, int(slot)
+        )
 
     def _room(self) -> None:
         m = self._meta
@@ -137,7 +159,7 @@ class CompactLRUCache:
         out = np.zeros(n, dtype=np.uint8)
         i = 0
         while i < n:
-            i = _lru.process(
+            i = self._impl.process(
                 self._table,
                 self._keys,
                 self._size,
@@ -158,11 +180,11 @@ class CompactLRUCache:
         return out
 
     def get(self, key: int, now_ns: int) -> int:
-        s, _ = _lru.find(self._table, self._keys, int(key))
+        s, _ = self._impl.find(self._table, self._keys, int(key))
         if s < 0:
             self._meta[MISSES] += 1
             return 0
-        _lru.touch(self._prev, self._nxt, self._meta, s)
+        self._impl.touch(self._prev, self._nxt, self._meta, s)
         if int(self._exp[s]) * 1_000_000 > now_ns:
             self._meta[HITS] += 1
             self._meta[BHIT] += self._size[s]
@@ -177,14 +199,14 @@ class CompactLRUCache:
             raise ValueError(f"size must be between 0 and {MAX_OBJECT_BYTES} bytes")
         m = self._meta
         m[BMISS] += size_bytes
-        s, _ = _lru.find(self._table, self._keys, int(key))
+        s, _ = self._impl.find(self._table, self._keys, int(key))
         if size_bytes > self.capacity_bytes:
             if s >= 0:
                 self._drop(s)
             m[REJ] += 1
             return False
         if s >= 0:
-            _lru.touch(self._prev, self._nxt, m, s)
+            self._impl.touch(self._prev, self._nxt, m, s)
             m[USED] += size_bytes - int(self._size[s])
             self._size[s] = size_bytes
             self._exp[s] = _ms(expiry_ns)
@@ -198,7 +220,7 @@ class CompactLRUCache:
         while m[USED] > self.capacity_bytes:
             self._drop(int(m[HEAD]))
             m[EVICT] += 1
-        _, pos = _lru.find(self._table, self._keys, int(key))
+        _, pos = self._impl.find(self._table, self._keys, int(key))
         s = int(m[FREE])  # pop the free chain
         m[FREE] = self._nxt[s]
         self._keys[s] = key
@@ -218,7 +240,7 @@ class CompactLRUCache:
         return True
 
     def remove(self, key: int) -> bool:
-        s, _ = _lru.find(self._table, self._keys, int(key))
+        s, _ = self._impl.find(self._table, self._keys, int(key))
         if s < 0:
             return False
         self._drop(s)

@@ -8,11 +8,11 @@ as the fourth group). Answers are loopback addresses of the chosen target: ``127
 endpoints, ``127.3.x.y`` for the edge location a CloudFront distribution sends the client to
 (live mode serves those addresses).
 
-Wire behaviour (route53.md §3): the zone's NS set in the authority section of answers, the SOA
-with NXDOMAIN and NODATA (negative TTL 900 s), REFUSED outside the zones, FORMERR for
-malformed queries, NOTIMP for other opcodes, EDNS0 with a 4096-byte UDP payload, TC over UDP
-when the answer does not fit, ECS echoed with a scope of 24 (/56 for IPv6) for location-based
-policies and 0 for the others (our choice: AWS documents no scope).
+Wire behaviour (docs/route53.md §On the wire): the zone's NS set in the authority section of
+answers, the SOA with NXDOMAIN and NODATA (negative TTL 900 s), REFUSED outside the zones,
+FORMERR for malformed queries, NOTIMP for other opcodes, EDNS0 with a 4096-byte UDP payload,
+TC over UDP when the answer does not fit, ECS echoed with a scope of 24 (/56 for IPv6) for
+location-based policies and 0 for the others (our choice: AWS documents no scope).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class Authority:
         Fast path: an answer depends only on the message after its id, where it comes from,
         the transport and the world's state, so answers that involve no random choice are
         kept, keyed by exactly that, and sent again with the new id (the same message as a
-        fresh answer: tests/test_dnsserver.py checks it).
+        fresh answer: tests/live/test_dnsserver.py checks it).
         """
         if len(wire) < 12:
             return None
@@ -251,7 +251,8 @@ class Authority:
     def _glue(
         self, zone: zonemod.Zone, response: dns.message.Message, rrset: dns.rrset.RRset
     ) -> None:
-        """Addresses of MX, NS and SRV targets that are simple records in the zone (spec §3)."""
+        """Addresses of MX, NS and SRV targets that are simple records in the zone
+        (docs/route53.md §On the wire)."""
         targets: list[dns.name.Name] = []
         for rd in rrset:
             if rrset.rdtype == dns.rdatatype.MX:

@@ -38,8 +38,8 @@ class AccessProfile(BaseModel):
 
 
 def _default_access() -> dict[str, AccessProfile]:
-    # Round-trip figures within the ranges of latency-and-peers.md (FCC Measuring Broadband
-    # America idle latency for fixed lines, Opensignal/Ookla medians for mobile); bandwidths are
+    # Round-trip figures within the ranges of the FCC's Measuring Broadband America reports
+    # (idle latency for fixed lines, Opensignal/Ookla medians for mobile); bandwidths are
     # typical plan speeds. All configurable.
     return {
         "fibre": AccessProfile(

@@ -1,4 +1,4 @@
-"""Route 53 emulation: routing-policy decisions (spec: /work/shared/reference/route53.md)."""
+"""Route 53 emulation: routing-policy decisions (spec: docs/route53.md)."""
 
 from edgesim.route53.policies import (
     CONTINENTS,

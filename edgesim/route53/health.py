@@ -1,4 +1,4 @@
-"""Route 53 health checks on the engine's clock (I/O-free; spec: route53.md §2).
+"""Route 53 health checks on the engine's clock (I/O-free; spec: docs/route53.md §Health checks).
 
 Each checker region runs its own state machine: a result that disagrees with the current
 status must repeat ``failure_threshold`` times in a row before the status flips (both ways).
@@ -120,7 +120,7 @@ class AlarmCheck:
     Each ``period`` the metric is read; the alarm goes to ALARM after ``evaluation_periods``
     breaching periods in a row and back to OK after as many non-breaching ones; a period with
     no data keeps the last state (``InsufficientDataHealthStatus: LastKnownStatus``). ALARM is
-    unhealthy, OK healthy (route53.md §2).
+    unhealthy, OK healthy (docs/route53.md §Health checks).
     """
 
     name: str

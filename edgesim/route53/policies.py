@@ -1,9 +1,10 @@
 """Route 53 routing-policy decisions for one name+type (I/O-free).
 
-Every rule here cites ``/work/shared/reference/route53.md`` (``spec``): §1.1 for the rules shared
-by all policies, §1.2 for each policy, §6 for the open points edgesim decides.
+Every rule here cites ``docs/route53.md`` (``spec``): §Shared rules for the rules shared by all
+policies, one section per policy, and §edgesim's choices for the points edgesim decides.
 
-Health contract (spec §1.1): the caller passes ``healthy[i]`` for each record, already resolved:
+Health contract (spec §Shared rules): the caller passes ``healthy[i]`` for each record, already
+resolved:
 
 * a record without a health check is always healthy, so the caller passes ``True``;
 * an alias with Evaluate Target Health (ETH) = Yes takes its target's health (healthy while at
@@ -46,19 +47,19 @@ POLICIES: tuple[Policy, ...] = (
     "multivalue",
     "ip",
 )
-#: Geolocation continent codes (spec §1.2 Geolocation).
+#: Geolocation continent codes (spec §Geolocation).
 CONTINENTS = frozenset({"AF", "AN", "AS", "EU", "OC", "NA", "SA"})
 #: Default location for geolocation (``CountryCode="*"``) and IP-based (``LocationName="*"``).
 DEFAULT_LOCATION = "*"
-#: Multivalue answers hold at most this many records (spec §1.2 Multivalue).
+#: Multivalue answers hold at most this many records (spec §Multivalue).
 MULTIVALUE_MAX = 8
-#: At most this many weighted records per name+type (spec §1.2 Weighted).
+#: At most this many weighted records per name+type (spec §Weighted).
 WEIGHTED_MAX_RECORDS = 100
 
 
 @dataclass(frozen=True, kw_only=True)
 class Record:
-    """One record set of a name+type group (spec §1.2 lists the per-policy fields).
+    """One record set of a name+type group (spec: each policy's section lists its fields).
 
     ``values`` are the resource record values; ``alias_target`` names an alias target instead
     (no policy logic depends on it; multivalue may not use aliases). ``has_health_check`` and
@@ -86,7 +87,7 @@ class Record:
 
 @dataclass(frozen=True, kw_only=True)
 class Query:
-    """Where the query comes from: the ECS subnet if present, else the resolver (spec §1.4).
+    """Where the query comes from: the ECS subnet if present, else the resolver (spec §ECS).
 
     ``prefix_len`` is the ECS source prefix length; ``None`` means a full-length address.
     ``latency_ms`` maps region -> measured latency for latency routing.
@@ -123,7 +124,7 @@ class Answer:
 
 
 class CidrCollection:
-    """A CIDR collection: location name -> blocks (spec §1.2 IP-based).
+    """A CIDR collection: location name -> blocks (spec §IP-based).
 
     Blocks are /1-/24 for IPv4 and /1-/48 for IPv6; ``*`` is not a location in the collection
     (it is written on the record). A query network matches a block when it lies inside it, i.e.
@@ -166,7 +167,7 @@ class CidrCollection:
 
 
 def biased_distance_km(distance_km: float, bias: int, formula: BiasFormula = "current") -> float:
-    """Geoproximity biased distance (spec §1.2 Geoproximity, §6.4).
+    """Geoproximity biased distance (spec §Geoproximity).
 
     ``current``: ``d * (1 - bias/100)`` for every bias (the current AWS text). ``split``: the
     older text, ``d * (1 - b/100)`` for positive bias and ``d / (1 + b/100)`` for negative.
@@ -201,7 +202,7 @@ def _weighted_pick(cands: Sequence[int], weights: Sequence[float], rng: np.rando
 
 
 def _choose_simple(records: Sequence[Record], rng: np.random.Generator) -> Answer:
-    # Simple: all values "in random order"; no health logic (spec §1.2 Simple).
+    # Simple: all values "in random order"; no health logic (spec §Simple).
     order = [int(i) for i in rng.permutation(len(records))]
     values = [v for i in order for v in records[i].values]
     shuffled = tuple(values[int(j)] for j in rng.permutation(len(values)))
@@ -211,13 +212,13 @@ def _choose_simple(records: Sequence[Record], rng: np.random.Generator) -> Answe
 def _choose_weighted(
     records: Sequence[Record], healthy: Sequence[bool], rng: np.random.Generator
 ) -> Answer:
-    """Weighted (spec §1.2 Weighted and its truth table).
+    """Weighted (spec §Weighted and its truth table).
 
     1. Healthy non-zero records, chosen by weight/Σ.
     2. Else healthy zero-weight records, equal probability.
     3. Else (none healthy) fail-open to the *non-zero* records by weight.
     If every weight is 0, all records are equal: healthy ones first, else all. Weight-0 weighted
-    *aliases* follow the same rule (§6.5: edgesim's choice; the doc quote excludes them).
+    *aliases* follow the same rule (spec §Weighted: edgesim's choice; the doc quote excludes them).
     """
     weights = [r.weight or 0 for r in records]
     n = len(records)
@@ -235,7 +236,7 @@ def _choose_weighted(
 
 
 def _choose_latency(records: Sequence[Record], healthy: Sequence[bool], query: Query) -> Answer:
-    """Latency: lowest measured latency; unhealthy -> next best (spec §1.2 Latency).
+    """Latency: lowest measured latency; unhealthy -> next best (spec §Latency).
 
     Regions missing from ``query.latency_ms`` rank last (infinite latency); ties go to record
     order (edgesim's choice). All unhealthy -> the lowest-latency record (fail-open).
@@ -251,7 +252,7 @@ def _choose_latency(records: Sequence[Record], healthy: Sequence[bool], query: Q
 
 
 def _choose_failover(records: Sequence[Record], healthy: Sequence[bool]) -> Answer:
-    """Failover (spec §1.2 Failover).
+    """Failover (spec §Failover).
 
     Primary healthy -> primary only; primary unhealthy and secondary healthy -> secondary (a
     secondary without a check is passed as healthy, so it is returned whenever the primary is
@@ -285,12 +286,13 @@ def _geo_chain(records: Sequence[Record], query: Query) -> list[int]:
 
 
 def _choose_geolocation(records: Sequence[Record], healthy: Sequence[bool], query: Query) -> Answer:
-    """Geolocation (spec §1.2 Geolocation, Geo + health; §6.2).
+    """Geolocation (spec §Geolocation, with edgesim's choice for unhealthy records).
 
     Smallest matching region wins (subdivision, country, continent, then the ``*`` default). No
     match and no default -> NODATA. Unhealthy -> go up the hierarchy to the next matching
-    record (§6.2 [infer]: the general retry rule). If every matching record is unhealthy,
-    fail-open returns the most specific match (records for other locations never apply).
+    record (spec §Geolocation, edgesim's choice: the general retry rule). If every matching
+    record is unhealthy, fail-open returns the most specific match (records for other
+    locations never apply).
     """
     chain = _geo_chain(records, query)
     if not chain:
@@ -304,7 +306,7 @@ def _choose_geoproximity(
     query: Query,
     formula: BiasFormula,
 ) -> Answer:
-    """Geoproximity: smallest biased great-circle distance (spec §1.2 Geoproximity, §6.4).
+    """Geoproximity: smallest biased great-circle distance (spec §Geoproximity).
 
     Unhealthy -> next smallest; all unhealthy -> the smallest (fail-open); ties -> record order.
     Records need coordinates (the caller resolves a Region / Local Zone to lat/lon).
@@ -325,7 +327,7 @@ def _choose_multivalue(
     records: Sequence[Record], healthy: Sequence[bool], rng: np.random.Generator
 ) -> Answer:
     """Multivalue: up to 8 healthy records, a random 8 when more; none healthy -> up to 8
-    unhealthy ones (spec §1.2 Multivalue). Order is random."""
+    unhealthy ones (spec §Multivalue). Order is random."""
     pool = [i for i in range(len(records)) if healthy[i]] or list(range(len(records)))
     k = min(MULTIVALUE_MAX, len(pool))
     picked = rng.choice(len(pool), size=k, replace=False)
@@ -338,7 +340,7 @@ def _choose_ip(
     query: Query,
     collection: CidrCollection | None,
 ) -> Answer:
-    """IP-based (spec §1.2 IP-based, §6.3).
+    """IP-based (spec §IP-based).
 
     Longest-prefix location that has a record, then ``*``. No match and no ``*`` -> NODATA
     [infer, as geolocation]. Unhealthy -> the next shorter matching location, then ``*``
@@ -368,7 +370,7 @@ def choose(
     *,
     formula: BiasFormula = "current",
 ) -> Answer:
-    """Decide which records of one name+type answer ``query`` (spec §1).
+    """Decide which records of one name+type answer ``query`` (spec: docs/route53.md).
 
     ``healthy[i]`` is record i's resolved health (see the module docstring). The policy is the
     group's (mixed policies raise ``ValueError``; see :func:`validate_record_set`). ``rng``
@@ -453,7 +455,8 @@ def _validate_policy(r: Record, tag: str) -> list[str]:
 def validate_record_set(
     records: Sequence[Record], collection: CidrCollection | None = None
 ) -> list[str]:
-    """Problems Route 53 would reject in one name+type group (spec §1.1, §1.2); empty if fine.
+    """Problems Route 53 would reject in one name+type group (spec §Shared rules and each
+    policy's section); empty if fine.
 
     With ``collection``, IP-based records must name one of its locations (or ``*``).
     """

@@ -1,24 +1,24 @@
 """Hosted zones: record sets of every type, aliases, wildcards, CNAME chains (I/O-free).
 
-A :class:`Zone` holds Route 53 record sets (``/work/shared/reference/route53.md`` §1, §3):
+A :class:`Zone` holds Route 53 record sets (``docs/route53.md``, the policies and §On the wire):
 A, AAAA, CNAME, MX, TXT, NS, SOA, SRV and CAA records with values, and alias records, each
 under one routing policy per name and type. :func:`lookup` answers a question the way Route 53
 does, given where the query comes from (a :class:`~edgesim.route53.policies.Query`) and the
 health of checks and targets (an :class:`Env`):
 
-* names are case-insensitive and stored in lower case (spec §3 "Case");
+* names are case-insensitive and stored in lower case (spec §On the wire, case);
 * a wildcard ``*.parent`` answers names under ``parent`` that do not exist (RFC 4592: a name
-  that exists with other types gets NODATA, not the wildcard; spec §3 "Wildcards");
+  that exists with other types gets NODATA, not the wildcard; spec §On the wire, wildcards);
 * a CNAME is followed inside the zone (at most :data:`MAX_CHAIN` links); a chain ending on a
   name that does not exist is NXDOMAIN (RFC 6604);
 * an alias to a record in the same zone (``record:NAME``) answers with that record set's
   answer, chosen by *its* policy; with Evaluate Target Health the alias is healthy while at
   least one record in the target set is healthy, so a policy above it backs out of an
-  all-unhealthy branch to its next-best record (spec §1.1 "Backtracking");
+  all-unhealthy branch to its next-best record (spec §Shared rules, backtracking);
 * an alias to a service target (``cloudfront:…``, ``endpoint:…``) takes its values and TTL
   from the caller (:attr:`Env.target_values`), its health from :attr:`Env.target_up`;
 * names at or below a delegation (an NS record set below the apex) get a referral;
-* the apex always has Route 53's SOA and NS record sets (spec §3 "Default SOA").
+* the apex always has Route 53's SOA and NS record sets (spec §On the wire, default SOA and NS).
 
 Loading refuses what Route 53 refuses (:meth:`Zone.validate`): bad values, mixed policies,
 CNAMEs beside other types or at the apex, wildcards not in the leftmost label or on NS,
@@ -303,7 +303,7 @@ class Zone:
 
 # ---- decisions ------------------------------------------------------------------------
 def _healthy(zone: Zone, rs: RecordSet, env: Env, depth: int) -> bool:
-    """A record's health (spec §1.1): its own check, and with ETH its target's health."""
+    """A record's health (spec §Shared rules): its own check, and with ETH its target's health."""
     if rs.health_check is not None and not env.check_healthy(rs.health_check):
         return False
     if not rs.model.evaluate_target_health:

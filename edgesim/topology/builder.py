@@ -373,8 +373,9 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
             ingress, on_backbone = {
                 NodeKind.REGION: (p.region_ingress_one_way_ms, True),
                 NodeKind.POP: (p.pop_ingress_one_way_ms, True),
-                # Local Zones have their own internet connection (edge-services.md); their
-                # backbone traffic hairpins through the parent region (_special_links).
+                # Local Zones have their own internet connection (docs/edge-services.md
+                # §Local Zones); their backbone traffic hairpins through the parent region
+                # (_special_links).
                 NodeKind.LOCAL_ZONE: (p.region_ingress_one_way_ms, False),
             }.get(leaf.kind, (0.0, False))  # users and resolvers: the internet only
             if on_backbone:

@@ -1,6 +1,6 @@
 """Global Accelerator's I/O-free model: the spec's routing rules, hashing and input checks
-(edge-services.md §2; the module docstring of edgesim.services.accelerator.model states the
-rules)."""
+(docs/edge-services.md §Global Accelerator; the module docstring of
+edgesim.services.accelerator.model states the rules)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from edgesim.errors import InputError
@@ -384,3 +385,65 @@ def test_bad_timeline_actions_are_refused_at_load() -> None:
         scenario(timeline="[{at: 1m, set_dial: {accelerator: api, region: sa-east-1, dial: 5}}]")
     )
     assert "no endpoint group for sa-east-1" in msg
+
+
+def _affinity_scenario(affinity: str) -> str:
+    """New York users on a listener with ``affinity``, one group of two endpoints weighted
+    64 and 192 (a quarter of the weight on use1)."""
+    return scenario(
+        "          - region: us-east-1\n"
+        "            endpoints: [{endpoint: use1, weight: 64}, {endpoint: use1b, weight: 192}]\n",
+        metros="[new-york]",
+        listener=f"port_ranges: [443]\n        client_affinity: {affinity}",
+    ).replace(
+        "endpoints:\n  - {name: use1,",
+        "endpoints:\n  - {name: use1b, site: us-east-1, servers: 64}\n  - {name: use1,",
+    )
+
+
+def test_source_ip_affinity_pins_each_user_address_in_runs() -> None:
+    """SOURCE_IP hashes (source IP, destination IP) only (AWS: "Client affinity" in the Global
+    Accelerator developer guide; docs/edge-services.md §Global Accelerator), so each of a
+    group's 254 user addresses keeps one endpoint and use1's share is the share of *addresses*
+    the weights give it, not the share of flows (0.25) that affinity NONE gives."""
+    from edgesim.accelerator import model as ga
+
+    text = _affinity_scenario("SOURCE_IP")
+    scn, index, file = load_scenario_text(text)
+    prepared = prepare(scn, index, file)
+    service: Any = next(s for s in prepared.services if "api" in getattr(s, "items", {}))
+    acc = service.items["api"]
+    acc.rebuild()
+    # the endpoint of each user address .1-.254 of the group's subnet, from the model's tables
+    users = acc.subnet_base[0] + 1 + np.arange(254)
+    edge = acc.edge_pos[prepared.ctx.idx("pop:JFK50")]
+    _, ep, _ = acc.listeners[0].tables.lookup(
+        np.full(254, edge), ga.flow_hash_source(users, acc.dst_ip)
+    )
+    per_user = float(np.mean(ep == 0))  # endpoint 0 of the group is use1
+    assert abs(per_user - 0.25) > 0.02  # these weights tell the two behaviours apart
+
+    # every flow hash a run draws is one of those 254 users' hashes
+    hashes = set(ga.flow_hash_source(users, acc.dst_ip).tolist())
+    r = run(text)
+    eps = ga_report(r)["listeners"][0]["endpoint_groups"]["us-east-1"]["endpoints"]
+    share = eps["use1"]["requests"] / (eps["use1"]["requests"] + eps["use1b"]["requests"])
+    assert share == pytest.approx(per_user, abs=0.01)
+    batch_hashes = acc.flow_hashes(_one_group_batch(5000), np.arange(5000), "SOURCE_IP", 443)
+    assert set(batch_hashes.tolist()) <= hashes
+    assert len(set(batch_hashes.tolist())) > 200  # spread over the users, not one address
+
+    # with affinity NONE every request is its own flow: the split follows the weights
+    r = run(_affinity_scenario("NONE"))
+    eps = ga_report(r)["listeners"][0]["endpoint_groups"]["us-east-1"]["endpoints"]
+    share = eps["use1"]["requests"] / (eps["use1"]["requests"] + eps["use1b"]["requests"])
+    assert share == pytest.approx(0.25, abs=0.01)
+
+
+def _one_group_batch(n: int) -> Any:
+    """A stand-in batch of ``n`` requests, all from client group 0."""
+
+    class _Batch:
+        group = np.zeros(n, dtype=np.int32)
+
+    return _Batch()

@@ -1,5 +1,5 @@
 """CloudFront in scenario runs: behaviours, origin groups, error caching, stale copies,
-RefreshHit, collapsing, invalidation timing, per-result latency (cloudfront.md §1)."""
+RefreshHit, collapsing, invalidation timing, per-result latency (docs/cloudfront-http.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Local Zones, Wavelength zones and Outposts in scenarios (edge-services.md §4): the example
-scenarios' assertions hold, and endpoints that call other endpoints see the hairpins and the
-service link."""
+"""Local Zones, Wavelength zones and Outposts in scenarios (docs/edge-services.md §Local Zones,
+Wavelength Zones and Outposts): the example scenarios' assertions hold, and endpoints that call
+other endpoints see the hairpins and the service link."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Route 53 routing policies: every truth table and worked example of spec §1, plus properties.
+"""Route 53 routing policies: every truth table and worked example of docs/route53.md, plus
+properties.
 
-Spec: /work/shared/reference/route53.md (sections cited per test).
+Spec: docs/route53.md (sections cited per test).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def weighted(*weights: int) -> list[Record]:
     ]
 
 
-# --- §1.2 Weighted truth table: weights 1,1,0, all three with checks -----------------------
+# --- §Weighted truth table: weights 1,1,0, all three with checks ------------------------------
 
 WEIGHTED_TABLE = [
     ("UUH_only_rec3", (False, False, True), {2}),
@@ -118,7 +119,7 @@ def test_weighted_share_is_weight_over_sum() -> None:
     assert abs(counts[1] / 20000 - 0.75) < 0.015
 
 
-# --- §1.2 Simple ---------------------------------------------------------------------------
+# --- §Simple --------------------------------------------------------------------------------
 
 
 def test_simple_returns_all_values_in_random_order() -> None:
@@ -133,7 +134,7 @@ def test_simple_returns_all_values_in_random_order() -> None:
     assert len(orders) > 1
 
 
-# --- §1.2 Latency --------------------------------------------------------------------------
+# --- §Latency -------------------------------------------------------------------------------
 
 LAT_RECS = [
     Record(policy="latency", set_id="use1", region="us-east-1"),
@@ -163,7 +164,7 @@ def test_latency_drifting_measurements_change_answer() -> None:
     assert choose(LAT_RECS, [True] * 3, q, rng()).indices == [0]
 
 
-# --- §1.2 Failover -------------------------------------------------------------------------
+# --- §Failover ------------------------------------------------------------------------------
 
 FO = [
     Record(policy="failover", set_id="p", failover="primary", has_health_check=True),
@@ -202,7 +203,7 @@ def test_failover_order_independent() -> None:
     assert choose(FO[::-1], [False, False], Q, rng()).indices == [1]
 
 
-# --- §1.2 Geolocation ----------------------------------------------------------------------
+# --- §Geolocation ---------------------------------------------------------------------------
 
 GEO = [
     Record(policy="geolocation", set_id="wa", country="US", subdivision="WA"),
@@ -235,7 +236,7 @@ def test_geolocation_no_default_no_match_is_nodata() -> None:
 
 
 def test_geolocation_unhealthy_goes_up_hierarchy() -> None:
-    # §6.2 [infer]: state -> country -> continent -> default.
+    # §Geolocation, edgesim's choice: state -> country -> continent -> default.
     assert choose(GEO, [False, True, True, True, True], SEATTLE, rng()).indices == [1]
     assert choose(GEO, [False, False, True, True, True], SEATTLE, rng()).indices == [2]
     assert choose(GEO, [False, False, False, True, True], SEATTLE, rng()).indices == [3]
@@ -251,7 +252,7 @@ def test_geolocation_all_matching_unhealthy_fails_open_to_most_specific() -> Non
     assert choose(GEO, [False, False, False, False, True], SEATTLE, rng()).indices == [0]
 
 
-# --- §1.2 Geoproximity ---------------------------------------------------------------------
+# --- §Geoproximity --------------------------------------------------------------------------
 
 
 def _point_at_km(km: float) -> tuple[float, float]:
@@ -300,7 +301,7 @@ def test_geoproximity_unhealthy_next_closest_and_failopen() -> None:
     assert choose(recs, [False, False], Q, rng()).indices == [0]
 
 
-# --- §1.2 Multivalue -----------------------------------------------------------------------
+# --- §Multivalue ----------------------------------------------------------------------------
 
 
 def mv(n: int) -> list[Record]:
@@ -324,7 +325,7 @@ def test_multivalue_all_unhealthy_returns_up_to_eight_unhealthy() -> None:
     assert sorted(choose(mv(3), [False] * 3, Q, rng()).indices) == [0, 1, 2]
 
 
-# --- §1.2 IP-based -------------------------------------------------------------------------
+# --- §IP-based ------------------------------------------------------------------------------
 
 COLL = CidrCollection(
     {
@@ -403,7 +404,7 @@ def test_choose_empty_is_nodata_and_checks_lengths() -> None:
         choose([*mv(1), *weighted(1)], [True, True], Q, rng())
 
 
-# --- validate_record_set (§1.1, §1.2) -------------------------------------------------------
+# --- validate_record_set (§Shared rules, policies) ------------------------------------------
 
 
 def test_validate_ok_sets() -> None:

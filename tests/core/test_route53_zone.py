@@ -1,4 +1,4 @@
-"""Hosted zones: record types, wildcards, CNAMEs, aliases in the zone, zone files (route53.md).
+"""Hosted zones: record types, wildcards, CNAMEs, aliases in the zone, zone files (docs/route53.md).
 
 Answers are checked on the wire (dnspython messages through the server's Authority), as a
 resolver would see them.
@@ -82,7 +82,7 @@ def test_every_record_type_at_the_apex(
     assert msg.flags & dns.flags.AA
     assert values(msg, rdtype) == expected
     ns = [rr for rr in msg.authority if rr.rdtype == dns.rdatatype.NS]
-    assert ns  # successful answers carry the zone's NS set (spec §3)
+    assert ns  # successful answers carry the zone's NS set (docs/route53.md §On the wire)
 
 
 def test_srv_and_mx_targets_come_with_their_addresses(filezone: Authority) -> None:
@@ -229,9 +229,9 @@ def test_validation_refuses_what_route53_refuses() -> None:
 
 
 def test_alias_tree_backs_out_of_an_unhealthy_branch() -> None:
-    """route53.md §1.1: latency aliases to weighted sets; when every weighted record in the
-    nearest region is unhealthy, the latency alias (ETH) is unhealthy and the next-best region
-    answers. With ETH = No the branch must still be chosen."""
+    """docs/route53.md §Shared rules (backtracking): latency aliases to weighted sets; when every
+    weighted record in the nearest region is unhealthy, the latency alias (ETH) is unhealthy and
+    the next-best region answers. With ETH = No the branch must still be chosen."""
 
     def tree(eth: bool) -> Zone:
         recs = []
@@ -477,7 +477,7 @@ def test_a_missing_zone_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_latency_routing_sees_the_world_change() -> None:
-    """Latency records follow the measured latencies (spec §1.2 Latency): a degraded path
+    """Latency records follow the measured latencies (docs/route53.md §Latency): a degraded path
     changes the answer, so per-node query data must not outlive the world's state."""
     text = scenario(
         """\

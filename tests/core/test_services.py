@@ -176,7 +176,8 @@ def test_no_store_is_never_a_hit() -> None:
 
 
 def test_invalidation_empties_the_caches_when_it_completes() -> None:
-    # the default completion delay is 60 s (cloudfront.md §1.8: undocumented, a tunable)
+    # the default completion delay is 60 s (docs/cloudfront-http.md, Invalidation: undocumented,
+    # a tunable)
     r = run(web(timeline='[{at: 2m, invalidate: {distribution: site, paths: ["/*"]}}]'))
     done = r.report["services"]["cloudfront"]["invalidations"]
     assert done

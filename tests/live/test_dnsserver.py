@@ -1,4 +1,5 @@
-"""The live DNS server: real UDP/TCP on loopback, answered like Route 53 (route53.md §3)."""
+"""The live DNS server: real UDP/TCP on loopback, answered like Route 53 (docs/route53.md
+§On the wire)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgesim.live.clock import new_event_loop
+from edgesim.live.udp import UdpClient
 from edgesim.scenario.loader import load_scenario_text, prepare
 from edgesim.services.accelerator.cli import ga
 from edgesim.services.accelerator.live import (
@@ -300,23 +301,19 @@ def test_tcp_echo_large_transfer_both_directions(uv: bool) -> None:
     arun(go, uv=uv)
 
 
-def test_udp_echo_through_the_proxy() -> None:
-    async def go() -> None:
-        env = await started()
-        try:
-            tr, proto = await udp_client(env, TOKYO)
-            msgs = [os.urandom(n) for n in (1, 100, 1472)]
-            for m in msgs:
-                tr.sendto(m)
-                assert await proto.queue.get() == m
-            tr.close()
-            assert env.proxy.stats.udp_flows == 1  # one flow per client address and port
-            assert env.proxy.routes[-1].endpoint == "apne1"
-            assert env.proxy.routes[-1].edge == "NRT57"
-        finally:
-            await env.proxy.stop()
-
-    arun(go)
+@pytest.mark.asyncio
+async def test_udp_echo_through_the_proxy() -> None:
+    env = await started()
+    try:
+        async with UdpClient(*env.addr("UDP", 443), source_host=TOKYO) as client:
+            for m in [os.urandom(n) for n in (1, 100, 1472)]:
+                await client.send(m)
+                assert await client.recv(timeout_s=10) == m
+        assert env.proxy.stats.udp_flows == 1  # one flow per client address and port
+        assert env.proxy.routes[-1].endpoint == "apne1"
+        assert env.proxy.routes[-1].edge == "NRT57"
+    finally:
+        await env.proxy.stop()
 
 
 def test_client_groups_enter_at_their_edges_and_reach_their_endpoints() -> None:
@@ -343,21 +340,19 @@ def test_client_groups_enter_at_their_edges_and_reach_their_endpoints() -> None:
     arun(go)
 
 
-def test_source_ip_affinity_keeps_a_client_on_one_endpoint() -> None:
-    async def go() -> None:
-        backends, servers = await named_backends(["use1", "use1b", "euw2", "apne1"])
-        env = await started(backends=backends)
-        try:
-            sticky = {await ask(env, 8443, NEW_YORK) for _ in range(12)}
-            assert len(sticky) == 1
-            spread = {await ask(env, 8444, NEW_YORK) for _ in range(24)}  # 5-tuple hash
-            assert spread == {"use1", "use1b"}
-        finally:
-            await env.proxy.stop()
-            for s in servers:
-                s.close()
-
-    arun(go)
+@pytest.mark.asyncio
+async def test_source_ip_affinity_keeps_a_client_on_one_endpoint() -> None:
+    backends, servers = await named_backends(["use1", "use1b", "euw2", "apne1"])
+    env = await started(backends=backends)
+    try:
+        sticky = {await ask(env, 8443, NEW_YORK) for _ in range(12)}
+        assert len(sticky) == 1
+        spread = {await ask(env, 8444, NEW_YORK) for _ in range(24)}  # 5-tuple hash
+        assert spread == {"use1", "use1b"}
+    finally:
+        await env.proxy.stop()
+        for s in servers:
+            s.close()
 
 
 def test_emulated_delay_is_at_least_the_configured_one() -> None:
@@ -458,20 +453,18 @@ def test_garbage_and_oversize_datagrams_do_not_break_the_proxy() -> None:
     arun(go)
 
 
-def test_idle_tcp_client_is_closed_by_the_idle_timeout() -> None:
-    async def go() -> None:
-        env = await started(GaConfig(ephemeral=True, tcp_idle_s=0.2))
-        try:
-            r, w = await env.tcp(src=TOKYO)  # connects and says nothing
-            assert await closed(r)
-            w.close()
-            assert env.proxy.stats.idle_closed == 1
-            assert not env.proxy.tcp_flows
-            assert await env.echo(b"next") == b"next"
-        finally:
-            await env.proxy.stop()
-
-    arun(go)
+@pytest.mark.asyncio
+async def test_idle_tcp_client_is_closed_by_the_idle_timeout() -> None:
+    env = await started(GaConfig(ephemeral=True, tcp_idle_s=0.2))
+    try:
+        r, w = await env.tcp(src=TOKYO)  # connects and says nothing
+        assert await closed(r)
+        w.close()
+        assert env.proxy.stats.idle_closed == 1
+        assert not env.proxy.tcp_flows
+        assert await env.echo(b"next") == b"next"
+    finally:
+        await env.proxy.stop()
 
 
 def test_backend_refusing_connections_closes_the_client_connection() -> None:

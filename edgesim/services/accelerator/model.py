@@ -1,7 +1,7 @@
 """Global Accelerator's configuration, checks and routing decisions (no I/O, no engine).
 
-Spec: the project's reference notes on Global Accelerator (edge-services.md §2), after the GA
-Developer Guide. A standard accelerator has two static anycast IPv4 addresses and listeners
+Spec: docs/edge-services.md §Global Accelerator (after the AWS Global Accelerator Developer
+Guide). A standard accelerator has two static anycast IPv4 addresses and listeners
 (TCP or UDP, port ranges, client affinity); each listener has at most one **endpoint group per
 Region**, with a **traffic dial** (0–100 %, default 100) and endpoints with **weights** (0–255,
 default 128); health checks every 10 or 30 s with a threshold of 1–10.

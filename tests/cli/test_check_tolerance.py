@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from edgesim.cli import main
 from edgesim.sim.compare import ERROR_RATE_FLOOR, compare
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def report(p50: float, availability: float = 1.0, hit_ratio: float | None = None) -> dict[str, Any]:

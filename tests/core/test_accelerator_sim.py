@@ -406,7 +406,7 @@ def test_source_ip_affinity_pins_each_user_address_in_runs() -> None:
     Accelerator developer guide; docs/edge-services.md §Global Accelerator), so each of a
     group's 254 user addresses keeps one endpoint and use1's share is the share of *addresses*
     the weights give it, not the share of flows (0.25) that affinity NONE gives."""
-    from edgesim.accelerator import model as ga
+    from edgesim.services.accelerator import model as ga
 
     text = _affinity_scenario("SOURCE_IP")
     scn, index, file = load_scenario_text(text)

@@ -144,6 +144,8 @@ class Answer:
     used_location: bool = False
     random: bool = False
     """The answer involved a random draw (weighted, multivalue, value order)."""
+    nodata: bool = False
+    """The last name reached exists but has no record of the type (after any CNAMEs)."""
 
     @property
     def leaves(self) -> list[RecordSet]:
@@ -363,6 +365,13 @@ def decide(
     return out, located
 
 
+def record_ttl(rs: RecordSet, env: Env) -> int:
+    """The TTL one record contributes to an answer (a target's when it has none)."""
+    if rs.target is not None and (rs.alias is not None or rs.values[:1] == (rs.target,)):
+        return env.target_ttl(rs.target) if rs.ttl is None else rs.ttl
+    return rs.ttl if rs.ttl is not None else DEFAULT_TTL
+
+
 def _rrset(
     zone: Zone, owner: str, rdtype: str, records: list[RecordSet], env: Env, simple_all: bool
 ) -> RRset:
@@ -371,10 +380,9 @@ def _rrset(
     for rs in records:
         if rs.target is not None and (rs.alias is not None or rs.values[:1] == (rs.target,)):
             values.extend(env.target_values(rs.target, rdtype))
-            ttls.append(env.target_ttl(rs.target) if rs.ttl is None else rs.ttl)
         else:
             values.extend(rs.values)
-            ttls.append(rs.ttl if rs.ttl is not None else DEFAULT_TTL)
+        ttls.append(record_ttl(rs, env))
     if simple_all and len(values) > 1:
         values = [values[int(j)] for j in env.rng.permutation(len(values))]
         env.used_random = True
@@ -409,16 +417,19 @@ def _lookup(zone: Zone, name: str, rdtype: str, query: Query, env: Env) -> Answe
             recs, loc = decide(zone, owner, "CNAME", query, env)
             out.used_location |= loc
             if not recs:
+                out.nodata = True
                 return out
             rr = _rrset(zone, name, "CNAME", recs, env, False)
             out.answer.append(rr)
             if not rr.values:
+                out.nodata = True
                 return out
             name = zone.target_name(rr.values[0])
             continue
         group = zone.groups.get((owner, rdtype))
         if not group:
-            return out  # NODATA
+            out.nodata = True
+            return out
         recs, loc = decide(zone, owner, rdtype, query, env)
         out.used_location |= loc
         if recs:
@@ -426,7 +437,112 @@ def _lookup(zone: Zone, name: str, rdtype: str, query: Query, env: Env) -> Answe
             rr = _rrset(zone, name, rdtype, recs, env, simple_all)
             if rr.values:
                 out.answer.append(rr)
+                return out
+        out.nodata = True  # no record applies (geolocation / IP-based without a default)
         return out
+    return out
+
+
+# ---- every possible answer, for compiled tables -----------------------------------------
+ORDER_FIXED = "fixed"
+ORDER_SHUFFLE = "shuffle"
+ORDER_SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One possible answer of :func:`enumerate_lookup` and its probability.
+
+    ``order`` says what happens to the values of the answer's last RRset on each query:
+    ``fixed`` (as listed), ``shuffle`` (a random permutation) or ``sample`` (``k`` of them,
+    chosen at random, in random order: multivalue answers with more than eight records).
+    """
+
+    probability: float
+    answer: Answer
+    order: str = ORDER_FIXED
+    k: int = 0
+
+
+class _ScriptedRng:
+    """Stands in for the random generator while :func:`enumerate_lookup` walks every draw.
+
+    A weighted pick (``choice(n, p=...)``) follows ``path`` (then the first option) and
+    records the options; a sample without replacement or a permutation returns every item
+    in order and records itself, so the answer lists the whole pool.
+    """
+
+    def __init__(self, path: tuple[int, ...]) -> None:
+        self.path = path
+        self.taken: list[int] = []
+        self.options: list[list[float]] = []
+        self.probability = 1.0
+        self.reorders: list[tuple[int, int]] = []  # (n, k): permutation when k == n
+
+    def choice(
+        self, a: int, size: int | None = None, replace: bool = True, p: object = None
+    ) -> object:
+        n = int(a)
+        if size is None:
+            d = len(self.taken)
+            i = self.path[d] if d < len(self.path) else 0
+            probs = [1.0 / n] * n if p is None else [float(x) for x in p]  # type: ignore[attr-defined]
+            self.options.append(probs)
+            self.taken.append(i)
+            self.probability *= probs[i]
+            return i
+        if n > 1:
+            self.reorders.append((n, min(int(size), n)))
+        return np.arange(n)
+
+    def permutation(self, n: int) -> object:
+        if int(n) > 1:
+            self.reorders.append((int(n), int(n)))
+        return np.arange(int(n))
+
+
+def enumerate_lookup(
+    zone: Zone, qname: str, rdtype: str, query: Query, env: Env, max_outcomes: int = 4096
+) -> list[Outcome] | None:
+    """Every answer :func:`lookup` can give for this query, with its probability.
+
+    The same code as :func:`lookup` runs with a scripted generator that takes each weighted
+    branch in turn, so the outcomes are the policy functions' own (correct by construction);
+    shuffles and multivalue samples are left to the caller (:attr:`Outcome.order`). None when
+    the answers cannot be listed that way (more than ``max_outcomes``, or a reordering that
+    is not of the last RRset's values).
+    """
+    out: list[Outcome] = []
+    stack: list[tuple[int, ...]] = [()]
+    name = normalize(qname)
+    while stack:
+        path = stack.pop()
+        fake = _ScriptedRng(path)
+        sub = Env(**{**env.__dict__, "rng": fake, "used_random": False})
+        ans = _lookup(zone, name, rdtype, query, sub)
+        ans.random = sub.used_random
+        for d in range(len(path), len(fake.options)):
+            probs = fake.options[d]
+            for alt in range(len(probs) - 1, 0, -1):
+                if probs[alt] > 0:
+                    stack.append((*fake.taken[:d], alt))
+        if fake.probability <= 0:
+            continue
+        order, k = ORDER_FIXED, 0
+        if fake.reorders:
+            if not ans.answer:
+                return None
+            last = ans.answer[-1]
+            n = len(last.values)
+            if any(m != n for m, _ in fake.reorders):
+                return None
+            k = min(kk for _, kk in fake.reorders)
+            order = ORDER_SAMPLE if k < n else ORDER_SHUFFLE
+            if order == ORDER_SAMPLE and len({record_ttl(rs, env) for rs in last.records}) > 1:
+                return None  # the TTL would depend on the sample
+        out.append(Outcome(fake.probability, ans, order, k))
+        if len(out) > max_outcomes:
+            return None
     return out
 
 

@@ -18,7 +18,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from edgesim import __version__
-from edgesim.errors import InputError, Problem
+from edgesim.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -531,9 +531,28 @@ def dns() -> None:
     default=None,
     help="scenarios: serve the control API on HOST:PORT (token from EDGESIM_TOKEN or printed)",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="processes answering on the same port (SO_REUSEPORT)",
+)
+@click.option(
+    "--query-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="append one line per query (name, type, group, policy, rcode, answer) to FILE",
+)
 @friendly
 def dns_serve(
-    source: Path, listen: str, origin: str | None, speed: float, control: str | None
+    source: Path,
+    listen: str,
+    origin: str | None,
+    speed: float,
+    control: str | None,
+    workers: int,
+    query_log: Path | None,
 ) -> None:
     """Answer DNS over UDP and TCP for a SCENARIO's Route 53 zones, or a BIND zone file.
 
@@ -541,79 +560,22 @@ def dns_serve(
     (+subnet); the timeline plays in wall time (--speed) and health checks run, so answers
     change live; --control adds an HTTP API to apply events now.
     """
-    import os
-    import secrets
-
-    from edgesim.dnsserver.authority import group_address, scenario_authority, zonefile_authority
-    from edgesim.dnsserver.server import DnsServer
-    from edgesim.route53.zone import zone_from_text
-    from edgesim.sim.clock import WallClock, new_event_loop
+    from edgesim.dnsserver.serve import serve
 
     host, port = _host_port(listen, "--listen")
+    ctl = _host_port(control, "--control") if control is not None else None
     console = _console()
-    loop = new_event_loop()
-    cleanup: list[Any] = []
-    driver = None
-    if source.suffix.lower() in (".yaml", ".yml"):
-        from edgesim.scenario.loader import prepare_file
-        from edgesim.sim.live import LiveDriver
-
-        run = prepare_file(source)
-        try:
-            authority = scenario_authority(run)
-        except ValueError as exc:
-            raise InputError.single(str(exc), file=str(source)) from None
-        driver = LiveDriver(run, WallClock(loop, speed))
-        driver.start()
-        groups = run.groups
-    else:
-        try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError.single(f"cannot read the zone file: {exc}", file=str(source)) from None
-        try:
-            zone = zone_from_text(text, origin or source.stem, filename=str(source))
-        except ValueError as exc:
-            raise InputError.single(
-                str(exc), file=str(source), expected="a BIND zone file (RFC 1035 master format)"
-            ) from None
-        problems = zone.validate()
-        if problems:
-            raise InputError(
-                [Problem(msg, path=where) for where, msg in problems], file=str(source)
-            )
-        authority = zonefile_authority([zone])
-        groups = []
-    server = DnsServer(authority, host, port)
-    bound = loop.run_until_complete(server.start())
-    console.print(
-        f"DNS on {bound[0]}:{bound[1]} (UDP and TCP) for "
-        + ", ".join(str(z) for z in authority.zones)
+    serve(
+        source,
+        host,
+        port,
+        origin=origin,
+        speed=speed,
+        control=ctl,
+        workers=workers,
+        query_log=query_log,
+        echo=lambda text: console.print(text, markup=False, highlight=False),
     )
-    names = authority.names or [str(authority.zones[0])]
-    for i, g in enumerate(groups[:5]):
-        console.print(f"  {g.name}: dig @{bound[0]} -p {bound[1]} -b {group_address(i)} {names[0]}")
-    if not groups:
-        console.print(f"  dig @{bound[0]} -p {bound[1]} {names[0]}")
-    if control is not None and driver is not None:
-        from edgesim.dnsserver.control import start_control
-
-        chost, cport = _host_port(control, "--control")
-        token = os.environ.get("EDGESIM_TOKEN") or secrets.token_urlsafe(16)
-        runner, cbound = loop.run_until_complete(start_control(driver, token, chost, cport))
-        cleanup.append(runner)
-        console.print(f"control API on http://{chost}:{cbound}/v1/state")
-        if "EDGESIM_TOKEN" not in os.environ:
-            console.print(f"  token (POST /v1/events, Authorization: Bearer …): {token}")
-    try:
-        loop.run_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for runner in cleanup:
-            loop.run_until_complete(runner.cleanup())
-        loop.run_until_complete(server.stop())
-        loop.close()
 
 
 def _host_port(text: str, option: str) -> tuple[str, int]:

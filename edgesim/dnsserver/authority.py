@@ -78,6 +78,11 @@ _IN = 1
 _OPT = 41
 _ANY = 255
 _ECS = 8
+_CH = 3
+_TXT = 16
+_ID_NAMES = frozenset(
+    {b"\x02id\x06server\x00", b"\x08hostname\x04bind\x00"}
+)  # RFC 4892 §2.3: which server (worker) answered
 
 UNPLACED = Query(lat=math.nan, lon=math.nan)
 """Where a client Route 53 cannot place is: nowhere (no country, no latency, no coordinates)."""
@@ -256,6 +261,8 @@ class Authority:
         self.query_log: Callable[[str], None] | None = None
         """Called with one line per answered query (``--query-log``)."""
         self.group_names: list[str] = []
+        self.server_id = "edgesim"
+        """What ``id.server`` answers (``edgesim/w1``… with ``--workers``)."""
 
     @property
     def names(self) -> list[str]:
@@ -396,6 +403,8 @@ class Authority:
                 break
         if p.edns and p.version > 0:
             return self._reply(p, udp, rcode=BADVERS)
+        if p.qclass == _CH and p.qkey in _ID_NAMES and p.qtype == _TXT:
+            return self._identity(p)
         if zone is None or p.qclass != _IN:
             return self._reply(p, udp, rcode=dns.rcode.REFUSED)
         where = self._where_ecs(p.ecs) if p.ecs is not None else self._where_source(source)
@@ -492,6 +501,15 @@ class Authority:
         head = _HEADER.pack(0, flags | (rcode & 0xF), 1, an_count, ns_count, ar_count + bool(opt))
         head = head[2:] + p.qwire + struct.pack("!HH", p.qtype, p.qclass) + answer
         return (head, rrs, k, ns + ar + opt, v.same_size, rcode)
+
+    def _identity(self, p: _Parsed) -> bytes:
+        """``id.server`` / ``hostname.bind`` CH TXT: this server's name (RFC 4892)."""
+        text = self.server_id.encode()[:255]
+        rdata = bytes([len(text)]) + text
+        rr = b"\xc0\x0c" + _RR.pack(_TXT, _CH, 0, len(rdata)) + rdata
+        opt = _opt(p, False, 0) if p.edns else b""
+        head = _HEADER.pack(p.id, _QR | _AA | (p.flags & (_RD | _CD)), 1, 1, 0, bool(opt))
+        return b"".join((head, p.qwire, struct.pack("!HH", p.qtype, p.qclass), rr, opt))
 
     def _reply(self, p: _Parsed, udp: bool, rcode: int) -> bytes:
         """An answer with no records (REFUSED, BADVERS)."""

@@ -27,6 +27,7 @@ multivalue CNAMEs or aliases, aliases to missing records or of another type, ali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -230,6 +231,34 @@ class Zone:
                     )
                 )
         out.extend(self._alias_loops())
+        out.extend(self._cname_loops())
+        return out
+
+    def _cname_loops(self) -> list[tuple[str, str]]:
+        """CNAME chains inside the zone that come back on themselves (refused at load time:
+        every answer would be a loop)."""
+        out: list[tuple[str, str]] = []
+        reported: set[frozenset[str]] = set()
+        for (name, rdtype), group in self.groups.items():
+            if rdtype != "CNAME":
+                continue
+            seen = [name]
+            cur = name
+            for _ in range(len(self.groups) + 1):
+                recs = self.groups.get((cur, "CNAME"), [])
+                targets = [self.target_name(rs.values[0]) for rs in recs if rs.values]
+                if not targets:
+                    break
+                nxt = targets[0]
+                if nxt in seen:
+                    loop = frozenset(seen[seen.index(nxt) :])
+                    if loop not in reported:
+                        reported.add(loop)
+                        chain = " → ".join([*seen[seen.index(nxt) :], nxt])
+                        out.append((group[0].where or name, f"CNAME loop: {chain}"))
+                    break
+                seen.append(nxt)
+                cur = nxt
         return out
 
     def _validate_record(self, rs: RecordSet) -> list[tuple[str, str]]:
@@ -547,14 +576,80 @@ def enumerate_lookup(
 
 
 # ---- zone files -------------------------------------------------------------------------
+_ORIGIN_RE = re.compile(r"^\$ORIGIN[ \t]+(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+def file_origin(text: str) -> str | None:
+    """The first ``$ORIGIN`` of a zone file, if it has one."""
+    m = _ORIGIN_RE.search(text)
+    return m.group(1) if m else None
+
+
+def record_lines(text: str, origin: str) -> dict[tuple[str, str], int]:
+    """Best effort: the line where each (owner, type) of a zone file is first written, for
+    messages (dnspython keeps no line numbers for the records it accepts)."""
+    out: dict[tuple[str, str], int] = {}
+    cur_origin = normalize(origin)
+    owner = cur_origin
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0]
+        if not line.strip():
+            continue
+        tokens = line.split()
+        if tokens[0].upper() == "$ORIGIN" and len(tokens) > 1:
+            cur_origin = normalize(tokens[1])
+            continue
+        if tokens[0].startswith("$"):
+            continue
+        if not line[0].isspace():
+            owner = (
+                normalize(tokens[0], cur_origin)
+                if not tokens[0].endswith(".")
+                else (normalize(tokens[0]))
+            )
+            tokens = tokens[1:]
+        for tok in tokens:
+            t = tok.upper()
+            if t in RECORD_TYPES or t in ("PTR", "DS", "DNSKEY", "NAPTR", "SPF", "HINFO"):
+                out.setdefault((owner, t), n)
+                break
+    return out
+
+
+def _bad_record(text: str, origin: str) -> tuple[int, str] | None:
+    """The first record line whose data dnspython refuses: (line, what is wrong)."""
+    org = dns.name.from_text(origin)
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0]
+        tokens = line.split()
+        if not tokens or tokens[0].startswith("$") or "(" in line:
+            continue
+        if tokens[0].upper() == "$ORIGIN" and len(tokens) > 1:
+            org = dns.name.from_text(tokens[1])
+        rest = tokens if line[0].isspace() else tokens[1:]
+        for i, tok in enumerate(rest):
+            if tok.upper() in RECORD_TYPES and tok.upper() != "SOA":
+                value = " ".join(rest[i + 1 :])
+                try:
+                    dns.rdata.from_text(dns.rdataclass.IN, tok.upper(), value, origin=org)
+                except (dns.exception.DNSException, ValueError) as exc:
+                    return n, f"'{value}' is not a valid {tok.upper()} value ({exc})"
+                break
+    return None
+
+
 def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>") -> Zone:
     """A zone from a BIND zone file (dnspython's parser).
 
-    Every record set becomes a simple record set with its values. The apex SOA and NS come
-    from Route 53, as when a zone file is imported into a hosted zone (Route 53 ignores the
-    file's apex SOA and NS), so the answers look like Route 53's. Raises ``ValueError`` with
-    the parser's message (it names the line) for a file dnspython refuses.
+    The file's own ``$ORIGIN`` names the zone; ``origin`` only fills in when it has none.
+    Every record is parsed by dnspython (bad data such as ``A 999.1.1.1`` is refused with its
+    line). Every record set becomes a simple record set with its values. The apex SOA and NS
+    come from Route 53, as when a zone file is imported into a hosted zone (Route 53 ignores
+    the file's apex SOA and NS), so the answers look like Route 53's. Raises ``ValueError``
+    with the parser's message (it names the line) for a file dnspython refuses.
     """
+    if file_origin(text) is not None:
+        origin = None  # dnspython takes the first $ORIGIN
     try:
         parsed = dns.zone.from_text(
             text,
@@ -564,9 +659,13 @@ def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>
             check_origin=False,
         )
     except dns.exception.DNSException as exc:
+        bad = _bad_record(text, origin or file_origin(text) or ".")
+        if bad is not None:
+            raise ValueError(f"{filename}:{bad[0]}: {bad[1]}") from None
         raise ValueError(str(exc)) from None
     assert parsed.origin is not None
     zone = Zone(parsed.origin.to_text())
+    lines = record_lines(text, zone.origin)
     for name, node in parsed.nodes.items():
         owner = normalize(name.to_text())
         for rdataset in node.rdatasets:
@@ -574,13 +673,15 @@ def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>
             if owner == zone.origin and rdtype in ("SOA", "NS"):
                 continue
             values = tuple(r.to_text(origin=None, relativize=False) for r in rdataset)
+            line = lines.get((owner, rdtype))
+            at = f"{filename}:{line}" if line is not None else filename
             zone.add(
                 RecordSet(
                     owner,
                     rdtype,
                     Record(policy="simple", values=values),
                     int(rdataset.ttl),
-                    where=f"{filename}: {owner} {rdtype}",
+                    where=f"{at}: {owner} {rdtype}",
                 )
             )
     return zone

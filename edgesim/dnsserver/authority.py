@@ -171,6 +171,11 @@ class _Variant:
     same_size: bool = True
 
 
+_Plan = tuple[bytes, tuple[bytes, ...], int, bytes, bool, int]
+"""A reply without its id: (header and question and fixed answers, records reordered per
+query, how many of them, the rest, whether its size never changes, rcode)."""
+
+
 @dataclass
 class _Entry:
     """A compiled (name, type, place): its possible replies and their cumulative odds."""
@@ -188,6 +193,8 @@ class _Entry:
     dynamic: tuple[list[str], int | None, IPAddress | None, int | None] | None = None
     """(types, group, address, prefix): answered per query with ``lookup`` instead."""
     by_len: dict[int, list[_Variant]] = field(default_factory=dict)
+    plans: dict[tuple[Any, ...], list[_Plan]] = field(default_factory=dict)
+    """Wildcard and NXDOMAIN entries: ready replies per question shape (name spliced in)."""
 
 
 @dataclass
@@ -204,9 +211,6 @@ class _Parsed:
     payload: int = 512
     do: bool = False
     ecs: tuple[int, int, bytes] | None = None  # family, source prefix, address bytes
-
-
-_Plan = tuple[bytes, tuple[bytes, ...], int, bytes, bool, int]
 
 
 def _emit(msg_id: bytes, plan: _Plan, order: Sequence[int]) -> bytes:
@@ -237,6 +241,12 @@ class Authority:
         self._zone_by_key = {
             n.to_wire().lower(): z  # type: ignore[union-attr]
             for n, z in zip(self.zones, self.zone_models, strict=True)
+        }
+        self._names_wire: dict[str, set[bytes]] = {
+            z.origin: {_wire_of(n) for n in z.names} for z in zones
+        }
+        self._wild_parent: dict[bytes, str] = {
+            _wire_of(n[2:]): n for z in zones for n in z.names if n.startswith("*.")
         }
         self._delegating = {
             z.origin for z in zones if any(t == "NS" and n != z.origin for n, t in z.groups)
@@ -412,6 +422,19 @@ class Authority:
         lockey: Any = (group, ip, plen) if zone.origin in self._ip_zones else group
         key: tuple[Any, ...] = (qkey, p.qtype, lockey)
         entry = self._table.get(key)
+        if entry is None and len(p.offsets) > 2 and zone.origin not in self._delegating:
+            # a name the zone does not have, under a name it has: the wildcard's or the
+            # zone's NXDOMAIN entry (what owner_for decides, without building text)
+            names = self._names_wire[zone.origin]
+            if qkey not in names:
+                parent = qkey[p.offsets[1] :]
+                wild = self._wild_parent.get(parent)
+                if wild is not None:
+                    key = ("*", wild, p.qtype, lockey)
+                    entry = self._table.get(key)
+                elif parent in names:
+                    key = ("NX", zone.origin)
+                    entry = self._table.get(key)
         if entry is None:
             host = _text(qkey)
             fixed = len(p.offsets)
@@ -423,6 +446,8 @@ class Authority:
             elif owner != host and owner.startswith("*."):  # one entry per wildcard
                 fixed = owner.count(".") + 1
                 key = ("*", owner, p.qtype, lockey)
+            else:
+                key = (qkey, p.qtype, lockey)
             entry = self._table.get(key)
             if entry is None:
                 if len(self._table) >= ANSWER_CACHE_SIZE:
@@ -440,12 +465,33 @@ class Authority:
                 if got is None:
                     got = entry.by_len[len(p.qwire)] = self._rebase(entry, p.qwire)
                 variants = got
-            if wire is not None and self.query_log is None and len(p.qwire) == entry.qlen:
-                plans = [self._plan(p, x, udp) for x in variants]
-                if all(x[4] for x in plans):
-                    if len(self._front) >= ANSWER_CACHE_SIZE:
-                        self._front.clear()
-                    self._front[(wire[2:], source, udp)] = (plans, entry.cum)
+            if wire is not None and self.query_log is None:
+                if key[0] != qkey:  # wildcard / NXDOMAIN: replies per question length
+                    pkey: tuple[Any, ...] = (len(p.qwire), udp, p.flags & 0x0110, p.qtype)
+                    pkey += (p.qclass, p.edns, p.do, p.payload, p.ecs)
+                    plans = entry.plans.get(pkey)
+                    if plans is None:
+                        if len(entry.plans) > 1000:
+                            entry.plans.clear()
+                        plans = entry.plans[pkey] = [self._plan(p, x, udp) for x in variants]
+                    if all(x[4] for x in plans):
+                        plan = (
+                            plans[0]
+                            if len(plans) == 1
+                            else plans[bisect.bisect(entry.cum, self.random.random())]
+                        )
+                        head, ql = plan[0], len(p.qwire)
+                        head = head[:10] + p.qwire + head[10 + ql :]
+                        msg_id = wire[:2]
+                        if plan[1]:
+                            return _emit(msg_id, (head, *plan[1:]), self._order(plan))
+                        return msg_id + head + plan[3]
+                else:
+                    plans = [self._plan(p, x, udp) for x in variants]
+                    if all(x[4] for x in plans):
+                        if len(self._front) >= ANSWER_CACHE_SIZE:
+                            self._front.clear()
+                        self._front[(wire[2:], source, udp)] = (plans, entry.cum)
             if len(variants) == 1:
                 v = variants[0]
             else:

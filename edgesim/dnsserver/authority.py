@@ -197,7 +197,7 @@ class _Entry:
     """Wildcard and NXDOMAIN entries: ready replies per question shape (name spliced in)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Parsed:
     id: int
     flags: int
@@ -242,14 +242,17 @@ class Authority:
             n.to_wire().lower(): z  # type: ignore[union-attr]
             for n, z in zip(self.zones, self.zone_models, strict=True)
         }
-        self._names_wire: dict[str, set[bytes]] = {
-            z.origin: {_wire_of(n) for n in z.names} for z in zones
-        }
+        self._zone_keys = sorted(self._zone_by_key.items(), key=lambda kv: -len(kv[0]))
         self._wild_parent: dict[bytes, str] = {
             _wire_of(n[2:]): n for z in zones for n in z.names if n.startswith("*.")
         }
         self._delegating = {
             z.origin for z in zones if any(t == "NS" and n != z.origin for n, t in z.groups)
+        }
+        self._names_wire: dict[str, set[bytes]] = {
+            z.origin: {_wire_of(n) for n in z.names}
+            for z in zones
+            if z.origin not in self._delegating
         }
         self._ip_zones = {
             z.origin for z in zones if any(rs.model.policy == "ip" for rs in z.record_sets())
@@ -406,10 +409,10 @@ class Authority:
         qkey = p.qkey
         zone = None
         zoff = 0
-        for off in p.offsets:
-            zone = self._zone_by_key.get(qkey[off:])
-            if zone is not None:
-                zoff = off
+        n = len(qkey)
+        for zk, z in self._zone_keys:  # the most specific zone first
+            if qkey.endswith(zk) and n - len(zk) in p.offsets:
+                zone, zoff = z, n - len(zk)
                 break
         if p.edns and p.version > 0:
             return self._reply(p, udp, rcode=BADVERS)
@@ -421,20 +424,21 @@ class Authority:
         group, ip, plen = where
         lockey: Any = (group, ip, plen) if zone.origin in self._ip_zones else group
         key: tuple[Any, ...] = (qkey, p.qtype, lockey)
-        entry = self._table.get(key)
-        if entry is None and len(p.offsets) > 2 and zone.origin not in self._delegating:
+        entry = None
+        names = self._names_wire.get(zone.origin)  # None: the zone delegates
+        if names is not None and qkey not in names:
             # a name the zone does not have, under a name it has: the wildcard's or the
             # zone's NXDOMAIN entry (what owner_for decides, without building text)
-            names = self._names_wire[zone.origin]
-            if qkey not in names:
-                parent = qkey[p.offsets[1] :]
-                wild = self._wild_parent.get(parent)
-                if wild is not None:
-                    key = ("*", wild, p.qtype, lockey)
-                    entry = self._table.get(key)
-                elif parent in names:
-                    key = ("NX", zone.origin)
-                    entry = self._table.get(key)
+            parent = qkey[p.offsets[1] :]
+            wild = self._wild_parent.get(parent)
+            if wild is not None:
+                key = ("*", wild, p.qtype, lockey)
+                entry = self._table.get(key)
+            elif parent in names:
+                key = ("NX", zone.origin)
+                entry = self._table.get(key)
+        else:
+            entry = self._table.get(key)
         if entry is None:
             host = _text(qkey)
             fixed = len(p.offsets)

@@ -73,6 +73,7 @@ BADVERS = 16
 
 _QR, _AA, _TC, _RD, _CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0010
 _HEADER = struct.Struct("!HHHHHH")
+_QTAIL = struct.Struct("!HH")
 _RR = struct.Struct("!HHIH")
 _IN = 1
 _OPT = 41
@@ -193,8 +194,6 @@ class _Entry:
     dynamic: tuple[list[str], int | None, IPAddress | None, int | None] | None = None
     """(types, group, address, prefix): answered per query with ``lookup`` instead."""
     by_len: dict[int, list[_Variant]] = field(default_factory=dict)
-    plans: dict[tuple[Any, ...], list[_Plan]] = field(default_factory=dict)
-    """Wildcard and NXDOMAIN entries: ready replies per question shape (name spliced in)."""
 
 
 @dataclass(slots=True)
@@ -203,7 +202,7 @@ class _Parsed:
     flags: int
     qwire: bytes  # the question's name as sent (case kept)
     qkey: bytes  # lower case
-    offsets: tuple[int, ...]  # where each label starts in qwire
+    offsets: Sequence[int]  # where each label starts in qwire
     qtype: int
     qclass: int
     edns: bool = False
@@ -264,6 +263,7 @@ class Authority:
         self._rdatas: dict[tuple[str, str, str], dns.rdata.Rdata] = {}
         self._table: dict[tuple[Any, ...], _Entry] = {}
         self._front: dict[tuple[bytes, str, bool], tuple[list[_Plan], list[float]]] = {}
+        self._shared: dict[tuple[Any, ...], tuple[list[_Plan], list[float]]] = {}
         self._where: dict[Any, tuple[int | None, IPAddress | None, int | None]] = {}
         self.state: Callable[[], object] = lambda: 0
         """A value that changes whenever answers may change (world or health state)."""
@@ -293,6 +293,7 @@ class Authority:
         """Drop every compiled entry (the world, a health check or a weight changed)."""
         self._table.clear()
         self._front.clear()
+        self._shared.clear()
 
     # ---- the entry point -------------------------------------------------------------------
     def handle(self, wire: bytes, source: str, *, udp: bool) -> bytes | None:
@@ -425,6 +426,7 @@ class Authority:
         lockey: Any = (group, ip, plen) if zone.origin in self._ip_zones else group
         key: tuple[Any, ...] = (qkey, p.qtype, lockey)
         entry = None
+        skey: tuple[Any, ...] | None = None
         names = self._names_wire.get(zone.origin)  # None: the zone delegates
         if names is not None and qkey not in names:
             # a name the zone does not have, under a name it has: the wildcard's or the
@@ -433,9 +435,24 @@ class Authority:
             wild = self._wild_parent.get(parent)
             if wild is not None:
                 key = ("*", wild, p.qtype, lockey)
-                entry = self._table.get(key)
             elif parent in names:
                 key = ("NX", zone.origin)
+            if wild is not None or parent in names:
+                skey = (key, len(p.qwire), udp, p.flags & 0x0110, p.qclass, p.qtype, p.edns)
+                skey += (p.do, p.payload, p.ecs)
+                ready = self._shared.get(skey) if wire is not None else None
+                if ready is not None:  # replies ready for this shape: splice the name in
+                    plans, cum = ready
+                    plan = (
+                        plans[0]
+                        if len(plans) == 1
+                        else plans[bisect.bisect(cum, self.random.random())]
+                    )
+                    head = plan[0]
+                    head = head[:10] + p.qwire + head[10 + len(p.qwire) :]
+                    if plan[1]:
+                        return _emit(wire[:2], (head, *plan[1:]), self._order(plan))  # type: ignore[index]
+                    return wire[:2] + head + plan[3]  # type: ignore[index]
                 entry = self._table.get(key)
         else:
             entry = self._table.get(key)
@@ -471,13 +488,11 @@ class Authority:
                 variants = got
             if wire is not None and self.query_log is None:
                 if key[0] != qkey:  # wildcard / NXDOMAIN: replies per question length
-                    pkey: tuple[Any, ...] = (len(p.qwire), udp, p.flags & 0x0110, p.qtype)
-                    pkey += (p.qclass, p.edns, p.do, p.payload, p.ecs)
-                    plans = entry.plans.get(pkey)
-                    if plans is None:
-                        if len(entry.plans) > 1000:
-                            entry.plans.clear()
-                        plans = entry.plans[pkey] = [self._plan(p, x, udp) for x in variants]
+                    plans = [self._plan(p, x, udp) for x in variants]
+                    if skey is not None and all(x[4] for x in plans):
+                        if len(self._shared) >= ANSWER_CACHE_SIZE:
+                            self._shared.clear()
+                        self._shared[skey] = (plans, entry.cum)
                     if all(x[4] for x in plans):
                         plan = (
                             plans[0]
@@ -883,50 +898,52 @@ def _parse(wire: bytes) -> _Parsed | None:
     if flags & 0xF800 or qd != 1 or an or ns or ar > 1:
         return None  # responses, other opcodes, odd counts
     i = 12
-    offsets = []
-    while True:
-        if i >= n:
-            return None
+    offsets: list[int] = []
+    append = offsets.append
+    while i < n:
         ln = wire[i]
-        offsets.append(i - 12)
-        if ln == 0:
-            i += 1
+        append(i - 12)
+        if not ln:
             break
         if ln > 63:
             return None
         i += ln + 1
-    if i - 12 > 255 or i + 4 > n:
+    else:
+        return None
+    i += 1
+    if i > 267 or i + 4 > n:
         return None
     qwire = wire[12:i]
-    qtype, qclass = struct.unpack_from("!HH", wire, i)
+    qtype, qclass = _QTAIL.unpack_from(wire, i)
     i += 4
-    p = _Parsed(msg_id, flags, qwire, qwire.lower(), tuple(offsets), qtype, qclass)
-    if ar:
-        if i + 11 > n or wire[i] != 0:
+    if not ar:
+        if i != n:
             return None
-        rtype, payload, ttl, rdlen = _RR.unpack_from(wire, i + 1)
-        if rtype != _OPT:
-            return None
-        i += 11
-        if i + rdlen != n:
-            return None
-        p.edns = True
-        p.payload = payload
-        p.version = (ttl >> 16) & 0xFF
-        p.do = bool(ttl & 0x8000)
-        end = i + rdlen
-        while i < end:
-            if i + 4 > end:
-                raise _FormError
-            code, olen = struct.unpack_from("!HH", wire, i)
-            i += 4
-            if i + olen > end:
-                raise _FormError
-            if code == _ECS:
-                p.ecs = _ecs(wire[i : i + olen])
-            i += olen
-    elif i != n:
+        return _Parsed(msg_id, flags, qwire, qwire.lower(), offsets, qtype, qclass)
+    p = _Parsed(msg_id, flags, qwire, qwire.lower(), offsets, qtype, qclass)
+    if i + 11 > n or wire[i] != 0:
         return None
+    rtype, payload, ttl, rdlen = _RR.unpack_from(wire, i + 1)
+    if rtype != _OPT:
+        return None
+    i += 11
+    if i + rdlen != n:
+        return None
+    p.edns = True
+    p.payload = payload
+    p.version = (ttl >> 16) & 0xFF
+    p.do = bool(ttl & 0x8000)
+    end = i + rdlen
+    while i < end:
+        if i + 4 > end:
+            raise _FormError
+        code, olen = _QTAIL.unpack_from(wire, i)
+        i += 4
+        if i + olen > end:
+            raise _FormError
+        if code == _ECS:
+            p.ecs = _ecs(wire[i : i + olen])
+        i += olen
     return p
 
 

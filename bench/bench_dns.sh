@@ -6,11 +6,12 @@
 # Single-process rows: every server pinned to core 0, dnsperf to core 1. Then `--workers 2`
 # against dnsmasq, nothing pinned.
 # Needs: dnsperf, dnsmasq, nsd (apt-get install dnsperf dnsmasq nsd), dig.
-# Usage: bash bench/bench_dns.sh [seconds]   (numbers go to bench/README.md by hand)
+# Usage: REPS=3 bash bench/bench_dns.sh [seconds]   (numbers go to bench/README.md by hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
 EDGE=5391 ZONEP=5393 MASQ=5392 NSDP=5395 WORK=5394
+REPS=${REPS:-3}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; rm -rf "$work"; }
@@ -77,12 +78,32 @@ awk 'BEGIN { for (i = 0; i < 400000; i++) printf "n%d.wild.example.com A\n", i }
 
 wait_for() { for _ in $(seq 1 200); do dig +short +time=1 +tries=1 @127.0.0.1 -p "$1" "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server on $1 did not start"; exit 1; }
 start() { "$@" > "$work/log.$RANDOM" 2>&1 & pids+=($!); }
-qps() { # port file [extra dnsperf args]
+PIN="taskset -c 1"
+qps() { # port file [extra dnsperf args]: queries per second (0 if any query was lost)
   local port=$1 file=$2; shift 2
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -Q 500000 "$@" 2>&1 |
-    awk '/Queries per second/ { printf "%d", $4 } /Queries lost/ { lost = $3 } END { printf " (lost %s)", lost }'
+  $PIN dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c "$CLIENTS" -Q 500000 "$@" 2>&1 |
+    awk '/Queries per second/ { q = int($4) } /Queries lost/ { lost = $3 } END { print (lost + 0 > 0 ? 0 : q) }'
 }
-row() { printf '| %-44s | %22s | %22s | %s |\n' "$1" "$2" "$3" "$4"; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# row LABEL EDGE-PORT EDGE-FILE MASQ-FILE NSD-FILE [dnsperf args for edgesim]: REPS alternating
+# runs of each server, medians and ratios
+row() {
+  local label=$1 eport=$2 efile=$3 mfile=$4 nfile=$5; shift 5
+  local e=() m=() n=()
+  for _ in $(seq 1 "$REPS"); do
+    e+=("$(qps "$eport" "$efile" "$@")")
+    m+=("$(qps $MASQ "$mfile")")
+    [ "$nfile" != - ] && n+=("$(qps $NSDP "$nfile")")
+  done
+  local em mm nm=- rn=-
+  em=$(printf '%s\n' "${e[@]}" | median); mm=$(printf '%s\n' "${m[@]}" | median)
+  if [ "$nfile" != - ]; then
+    nm=$(printf '%s\n' "${n[@]}" | median)
+    rn=$(awk -v a="$em" -v b="$nm" 'BEGIN { printf "%.2f×", a / b }')
+  fi
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$em" "$mm" \
+    "$(awk -v a="$em" -v b="$mm" 'BEGIN { printf "%.2f×", a / b }')" "$nm" "$rn"
+}
 
 start taskset -c 0 .venv/bin/edgesim dns serve "$work/scenario.yaml" --listen 127.0.0.1:$EDGE
 start taskset -c 0 .venv/bin/edgesim dns serve "$work/example.com.zone" --listen 127.0.0.1:$ZONEP
@@ -92,28 +113,25 @@ start taskset -c 0 nsd -d -c "$work/nsd.conf"
 wait_for $EDGE api.example.com; wait_for $ZONEP www.example.com; wait_for $MASQ www.example.com
 wait_for $NSDP www.example.com
 
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), ${SECS}s per run"
-row "query (one core each)" "edgesim q/s" "dnsmasq q/s" "NSD q/s"
-row "---" "--:" "--:" "--:"
-row "one-value A from a zone file" "$(qps $ZONEP "$work/one.txt")" "$(qps $MASQ "$work/one.txt")" "$(qps $NSDP "$work/one.txt")"
-row "latency record, no ECS" "$(qps $EDGE "$work/latency.txt")" "$(qps $MASQ "$work/one.txt")" "-"
-row "latency record, ECS 127.1.0.0/24" "$(qps $EDGE "$work/latency.txt" -E 8:000118007f0100)" "$(qps $MASQ "$work/one.txt")" "-"
-row "two-value A (shuffled)" "$(qps $EDGE "$work/two.txt")" "$(qps $MASQ "$work/one.txt")" "$(qps $NSDP "$work/two.txt")"
-row "weighted record" "$(qps $EDGE "$work/weighted.txt")" "$(qps $MASQ "$work/one.txt")" "-"
-row "wildcard, 400,000 distinct names" "$(qps $EDGE "$work/wild.txt")" "$(qps $MASQ "$work/wild.txt")" "$(qps $NSDP "$work/wild.txt")"
+CLIENTS=4
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); medians of $REPS alternating ${SECS}s runs"
+echo "| query (servers on core 0, dnsperf on core 1) | edgesim q/s | dnsmasq q/s | vs dnsmasq | NSD q/s | vs NSD |"
+echo "|---|--:|--:|--:|--:|--:|"
+row "one-value A from a zone file" $ZONEP "$work/one.txt" "$work/one.txt" "$work/one.txt"
+row "latency record, no ECS" $EDGE "$work/latency.txt" "$work/one.txt" -
+row "latency record, ECS 127.1.0.0/24" $EDGE "$work/latency.txt" "$work/one.txt" - -E 8:000118007f0100
+row "two-value A (shuffled)" $EDGE "$work/two.txt" "$work/one.txt" "$work/two.txt"
+row "weighted record" $EDGE "$work/weighted.txt" "$work/one.txt" -
+row "wildcard, 400,000 distinct names" $EDGE "$work/wild.txt" "$work/wild.txt" "$work/wild.txt"
 
 # ---- two worker processes (SO_REUSEPORT) against dnsmasq, nothing pinned ----------------------
 for p in "${pids[@]}"; do taskset -apc 0-$(( $(nproc) - 1 )) "$p" >/dev/null 2>&1 || true; done
 start .venv/bin/edgesim dns serve "$work/scenario.yaml" --listen 127.0.0.1:$WORK --workers 2
 wait_for $WORK api.example.com
-free() { # port file [args]: dnsperf not pinned
-  local port=$1 file=$2; shift 2
-  dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 8 -Q 500000 "$@" 2>&1 |
-    awk '/Queries per second/ { printf "%d", $4 } /Queries lost/ { lost = $3 } END { printf " (lost %s)", lost }'
-}
+PIN="" CLIENTS=8
 echo
-row "query (nothing pinned)" "edgesim --workers 2" "dnsmasq" ""
-row "---" "--:" "--:" ""
-row "latency record, ECS 127.1.0.0/24" "$(free $WORK "$work/latency.txt" -E 8:000118007f0100)" "$(free $MASQ "$work/one.txt")" ""
-row "weighted record" "$(free $WORK "$work/weighted.txt")" "$(free $MASQ "$work/one.txt")" ""
-row "wildcard, 400,000 distinct names" "$(free $WORK "$work/wild.txt")" "$(free $MASQ "$work/wild.txt")" ""
+echo "| query (nothing pinned) | edgesim --workers 2 q/s | dnsmasq q/s | vs dnsmasq | NSD q/s | vs NSD |"
+echo "|---|--:|--:|--:|--:|--:|"
+row "latency record, ECS 127.1.0.0/24" $WORK "$work/latency.txt" "$work/one.txt" - -E 8:000118007f0100
+row "weighted record" $WORK "$work/weighted.txt" "$work/one.txt" -
+row "wildcard, 400,000 distinct names" $WORK "$work/wild.txt" "$work/wild.txt" -

@@ -252,3 +252,29 @@ def test_query_log_and_one_process(tmp_path: Path) -> None:
     lines = log.read_text().splitlines()
     assert "www.example.net A group=unplaced policy=simple NOERROR 192.0.2.1" in lines
     assert "no.example.net A group=unplaced policy=- NXDOMAIN -" in lines
+
+
+def test_scenario_zones_refuse_cname_loops_and_foreign_zone_files(tmp_path: Path) -> None:
+    from edgesim.scenario.loader import load_scenario_text, prepare
+
+    loop = SCENARIO.replace(
+        "        - {name: api, policy: latency, set: a,",
+        "        - {name: a, type: CNAME, values: [b.example.com.]}\n"
+        "        - {name: b, type: CNAME, values: [a.example.com.]}\n"
+        "        - {name: api, policy: latency, set: a,",
+    )
+    scn, index, file = load_scenario_text(loop)
+    with pytest.raises(InputError) as err:
+        prepare(scn, index, file)
+    text = err.value.render()
+    assert "CNAME loop: a.example.com → b.example.com → a.example.com" in text
+    assert "route53.zones[0].records[0]" in text
+    assert err.value.problems[0].line == 17
+    (tmp_path / "other.zone").write_text("$ORIGIN example.org.\n$TTL 300\nwww IN A 192.0.2.1\n")
+    foreign = SCENARIO.replace(
+        "    - name: example.com\n", "    - name: example.com\n      file: other.zone\n"
+    )
+    scn, index, file = load_scenario_text(foreign)
+    with pytest.raises(InputError) as err:
+        prepare(scn, index, file, base_dir=tmp_path)
+    assert "is for example.org (its $ORIGIN), not example.com" in err.value.render()

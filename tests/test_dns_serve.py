@@ -249,7 +249,12 @@ def test_query_log_and_one_process(tmp_path: Path) -> None:
         assert r.answer[0][0].address == "192.0.2.1"
         nx = dns.query.udp(dns.message.make_query("no.example.net", "A"), "127.0.0.1", port=port)
         assert nx.rcode() == dns.rcode.NXDOMAIN
+        other = dns.query.udp(
+            dns.message.make_query("www.example.org", "A"), "127.0.0.1", port=port
+        )
+        assert other.rcode() == dns.rcode.REFUSED
     lines = log.read_text().splitlines()
+    assert "www.example.org A group=- policy=- REFUSED -" in lines
     assert "www.example.net A group=unplaced policy=simple NOERROR 192.0.2.1" in lines
     assert "no.example.net A group=unplaced policy=- NXDOMAIN -" in lines
 

@@ -582,9 +582,8 @@ class Authority:
         flags = _QR | (p.flags & (_RD | _CD))
         head = _HEADER.pack(p.id, flags | (rcode & 0xF), 1, 0, 0, bool(opt))
         if self.query_log is not None:
-            self.query_log(
-                f"{_text(p.qkey)} {_type_text(p.qtype)} - - {dns.rcode.to_text(rcode)}"  # type: ignore[arg-type]
-            )
+            name = dns.rcode.to_text(rcode)  # type: ignore[arg-type]
+            self.query_log(f"{_text(p.qkey)} {_type_text(p.qtype)} group=- policy=- {name} -")
         return b"".join((head, p.qwire, struct.pack("!HH", p.qtype, p.qclass), opt))
 
     def _log(

@@ -283,3 +283,86 @@ def test_scenario_zones_refuse_cname_loops_and_foreign_zone_files(tmp_path: Path
     with pytest.raises(InputError) as err:
         prepare(scn, index, file, base_dir=tmp_path)
     assert "is for example.org (its $ORIGIN), not example.com" in err.value.render()
+
+
+def _serve_in_process(check: Any, **kw: Any) -> list[str]:
+    """Run serve() in this process's main thread; ``check(port)`` runs in a thread, then
+    SIGTERM stops the server (as a service manager would)."""
+    import os
+    import signal
+    import threading
+
+    from edgesim.dnsserver.serve import serve
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    port = _free_port()
+    out: list[str] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            deadline = time.monotonic() + 60
+            q = dns.message.make_query("api.example.com", "A")
+            while time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    dns.query.udp(q, "127.0.0.1", port=port, timeout=0.5)
+                    break
+            check(port)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        serve(kw.pop("source"), "127.0.0.1", port, echo=out.append, **kw)
+    finally:
+        thread.join(60)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    if errors:
+        raise errors[0]
+    return out
+
+
+def _post(url: str, body: object) -> Any:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": "bearer tok", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_with_control_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setenv("EDGESIM_TOKEN", "tok")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SCENARIO)
+    cport = _free_port()
+
+    def check(port: int) -> None:
+        q = dns.message.make_query("api.example.com", "A")
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5, source=group_address(0))
+        assert r.answer[0][0].address == "127.2.0.1"  # Tokyo → ap-northeast-1
+        _post(f"http://127.0.0.1:{cport}/v1/fail", {"target": "endpoint:apne1"})
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=5, source=group_address(0))
+        assert r.answer[0][0].address == "127.2.0.0"
+        with pytest.raises(urllib.error.HTTPError):
+            _post(f"http://127.0.0.1:{cport}/v1/fail", {"target": "endpoint:nope"})
+
+    import urllib.error
+
+    out = _serve_in_process(
+        check,
+        source=scenario,
+        control=("127.0.0.1", cport),
+        workers=workers,
+        query_log=tmp_path / "q.log",
+    )
+    assert out[0].startswith("DNS on 127.0.0.1:")
+    assert any("control API on" in line for line in out)

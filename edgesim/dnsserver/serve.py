@@ -106,7 +106,7 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> None:
     import signal
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, loop.stop)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import dns.asyncquery
 import dns.edns
@@ -131,7 +131,7 @@ def test_malformed_queries_get_formerr_or_nothing(auth: Authority) -> None:
     assert r.rcode() == dns.rcode.FORMERR
 
 
-async def _serve_and(check):  # type: ignore[no-untyped-def]
+async def _serve_and(check: Callable[[str, int], Awaitable[None]]) -> None:
     server = DnsServer(authority(), "127.0.0.1", 0)
     host, port = await server.start()
     try:

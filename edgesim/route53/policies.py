@@ -314,8 +314,8 @@ def _choose_geoproximity(
 
     def key(i: int) -> tuple[float, int]:
         r = records[i]
-        if r.lat is None or r.lon is None:
-            return (math.inf, i)
+        if r.lat is None or r.lon is None or math.isnan(query.lat) or math.isnan(query.lon):
+            return (math.inf, i)  # a client Route 53 cannot place: record order
         d = great_circle_km(query.lat, query.lon, r.lat, r.lon)
         return (biased_distance_km(d, r.bias, formula), i)
 

@@ -27,6 +27,7 @@ multivalue CNAMEs or aliases, aliases to missing records or of another type, ali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -144,6 +145,8 @@ class Answer:
     used_location: bool = False
     random: bool = False
     """The answer involved a random draw (weighted, multivalue, value order)."""
+    nodata: bool = False
+    """The last name reached exists but has no record of the type (after any CNAMEs)."""
 
     @property
     def leaves(self) -> list[RecordSet]:
@@ -228,6 +231,34 @@ class Zone:
                     )
                 )
         out.extend(self._alias_loops())
+        out.extend(self._cname_loops())
+        return out
+
+    def _cname_loops(self) -> list[tuple[str, str]]:
+        """CNAME chains inside the zone that come back on themselves (refused at load time:
+        every answer would be a loop)."""
+        out: list[tuple[str, str]] = []
+        reported: set[frozenset[str]] = set()
+        for (name, rdtype), group in self.groups.items():
+            if rdtype != "CNAME":
+                continue
+            seen = [name]
+            cur = name
+            for _ in range(len(self.groups) + 1):
+                recs = self.groups.get((cur, "CNAME"), [])
+                targets = [self.target_name(rs.values[0]) for rs in recs if rs.values]
+                if not targets:
+                    break
+                nxt = targets[0]
+                if nxt in seen:
+                    loop = frozenset(seen[seen.index(nxt) :])
+                    if loop not in reported:
+                        reported.add(loop)
+                        chain = " → ".join([*seen[seen.index(nxt) :], nxt])
+                        out.append((group[0].where or name, f"CNAME loop: {chain}"))
+                    break
+                seen.append(nxt)
+                cur = nxt
         return out
 
     def _validate_record(self, rs: RecordSet) -> list[tuple[str, str]]:
@@ -363,6 +394,13 @@ def decide(
     return out, located
 
 
+def record_ttl(rs: RecordSet, env: Env) -> int:
+    """The TTL one record contributes to an answer (a target's when it has none)."""
+    if rs.target is not None and (rs.alias is not None or rs.values[:1] == (rs.target,)):
+        return env.target_ttl(rs.target) if rs.ttl is None else rs.ttl
+    return rs.ttl if rs.ttl is not None else DEFAULT_TTL
+
+
 def _rrset(
     zone: Zone, owner: str, rdtype: str, records: list[RecordSet], env: Env, simple_all: bool
 ) -> RRset:
@@ -371,10 +409,9 @@ def _rrset(
     for rs in records:
         if rs.target is not None and (rs.alias is not None or rs.values[:1] == (rs.target,)):
             values.extend(env.target_values(rs.target, rdtype))
-            ttls.append(env.target_ttl(rs.target) if rs.ttl is None else rs.ttl)
         else:
             values.extend(rs.values)
-            ttls.append(rs.ttl if rs.ttl is not None else DEFAULT_TTL)
+        ttls.append(record_ttl(rs, env))
     if simple_all and len(values) > 1:
         values = [values[int(j)] for j in env.rng.permutation(len(values))]
         env.used_random = True
@@ -409,16 +446,19 @@ def _lookup(zone: Zone, name: str, rdtype: str, query: Query, env: Env) -> Answe
             recs, loc = decide(zone, owner, "CNAME", query, env)
             out.used_location |= loc
             if not recs:
+                out.nodata = True
                 return out
             rr = _rrset(zone, name, "CNAME", recs, env, False)
             out.answer.append(rr)
             if not rr.values:
+                out.nodata = True
                 return out
             name = zone.target_name(rr.values[0])
             continue
         group = zone.groups.get((owner, rdtype))
         if not group:
-            return out  # NODATA
+            out.nodata = True
+            return out
         recs, loc = decide(zone, owner, rdtype, query, env)
         out.used_location |= loc
         if recs:
@@ -426,19 +466,190 @@ def _lookup(zone: Zone, name: str, rdtype: str, query: Query, env: Env) -> Answe
             rr = _rrset(zone, name, rdtype, recs, env, simple_all)
             if rr.values:
                 out.answer.append(rr)
+                return out
+        out.nodata = True  # no record applies (geolocation / IP-based without a default)
         return out
     return out
 
 
+# ---- every possible answer, for compiled tables -----------------------------------------
+ORDER_FIXED = "fixed"
+ORDER_SHUFFLE = "shuffle"
+ORDER_SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One possible answer of :func:`enumerate_lookup` and its probability.
+
+    ``order`` says what happens to the values of the answer's last RRset on each query:
+    ``fixed`` (as listed), ``shuffle`` (a random permutation) or ``sample`` (``k`` of them,
+    chosen at random, in random order: multivalue answers with more than eight records).
+    """
+
+    probability: float
+    answer: Answer
+    order: str = ORDER_FIXED
+    k: int = 0
+
+
+class _ScriptedRng:
+    """Stands in for the random generator while :func:`enumerate_lookup` walks every draw.
+
+    A weighted pick (``choice(n, p=...)``) follows ``path`` (then the first option) and
+    records the options; a sample without replacement or a permutation returns every item
+    in order and records itself, so the answer lists the whole pool.
+    """
+
+    def __init__(self, path: tuple[int, ...]) -> None:
+        self.path = path
+        self.taken: list[int] = []
+        self.options: list[list[float]] = []
+        self.probability = 1.0
+        self.reorders: list[tuple[int, int]] = []  # (n, k): permutation when k == n
+
+    def choice(
+        self, a: int, size: int | None = None, replace: bool = True, p: object = None
+    ) -> object:
+        n = int(a)
+        if size is None:
+            d = len(self.taken)
+            i = self.path[d] if d < len(self.path) else 0
+            probs = [1.0 / n] * n if p is None else [float(x) for x in p]  # type: ignore[attr-defined]
+            self.options.append(probs)
+            self.taken.append(i)
+            self.probability *= probs[i]
+            return i
+        if n > 1:
+            self.reorders.append((n, min(int(size), n)))
+        return np.arange(n)
+
+    def permutation(self, n: int) -> object:
+        if int(n) > 1:
+            self.reorders.append((int(n), int(n)))
+        return np.arange(int(n))
+
+
+def enumerate_lookup(
+    zone: Zone, qname: str, rdtype: str, query: Query, env: Env, max_outcomes: int = 4096
+) -> list[Outcome] | None:
+    """Every answer :func:`lookup` can give for this query, with its probability.
+
+    The same code as :func:`lookup` runs with a scripted generator that takes each weighted
+    branch in turn, so the outcomes are the policy functions' own (correct by construction);
+    shuffles and multivalue samples are left to the caller (:attr:`Outcome.order`). None when
+    the answers cannot be listed that way (more than ``max_outcomes``, or a reordering that
+    is not of the last RRset's values).
+    """
+    out: list[Outcome] = []
+    stack: list[tuple[int, ...]] = [()]
+    name = normalize(qname)
+    while stack:
+        path = stack.pop()
+        fake = _ScriptedRng(path)
+        sub = Env(**{**env.__dict__, "rng": fake, "used_random": False})
+        ans = _lookup(zone, name, rdtype, query, sub)
+        ans.random = sub.used_random
+        for d in range(len(path), len(fake.options)):
+            probs = fake.options[d]
+            for alt in range(len(probs) - 1, 0, -1):
+                if probs[alt] > 0:
+                    stack.append((*fake.taken[:d], alt))
+        if fake.probability <= 0:
+            continue
+        order, k = ORDER_FIXED, 0
+        if fake.reorders:
+            if not ans.answer:
+                return None
+            last = ans.answer[-1]
+            n = len(last.values)
+            if any(m != n for m, _ in fake.reorders):
+                return None
+            k = min(kk for _, kk in fake.reorders)
+            order = ORDER_SAMPLE if k < n else ORDER_SHUFFLE
+            if order == ORDER_SAMPLE and len({record_ttl(rs, env) for rs in last.records}) > 1:
+                return None  # the TTL would depend on the sample
+        out.append(Outcome(fake.probability, ans, order, k))
+        if len(out) > max_outcomes:
+            return None
+    return out
+
+
 # ---- zone files -------------------------------------------------------------------------
+_ORIGIN_RE = re.compile(r"^\$ORIGIN[ \t]+(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+def file_origin(text: str) -> str | None:
+    """The first ``$ORIGIN`` of a zone file, if it has one."""
+    m = _ORIGIN_RE.search(text)
+    return m.group(1) if m else None
+
+
+def record_lines(text: str, origin: str) -> dict[tuple[str, str], int]:
+    """Best effort: the line where each (owner, type) of a zone file is first written, for
+    messages (dnspython keeps no line numbers for the records it accepts)."""
+    out: dict[tuple[str, str], int] = {}
+    cur_origin = normalize(origin)
+    owner = cur_origin
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0]
+        if not line.strip():
+            continue
+        tokens = line.split()
+        if tokens[0].upper() == "$ORIGIN" and len(tokens) > 1:
+            cur_origin = normalize(tokens[1])
+            continue
+        if tokens[0].startswith("$"):
+            continue
+        if not line[0].isspace():
+            owner = (
+                normalize(tokens[0], cur_origin)
+                if not tokens[0].endswith(".")
+                else (normalize(tokens[0]))
+            )
+            tokens = tokens[1:]
+        for tok in tokens:
+            t = tok.upper()
+            if t in RECORD_TYPES or t in ("PTR", "DS", "DNSKEY", "NAPTR", "SPF", "HINFO"):
+                out.setdefault((owner, t), n)
+                break
+    return out
+
+
+def _bad_record(text: str, origin: str) -> tuple[int, str] | None:
+    """The first record line whose data dnspython refuses: (line, what is wrong)."""
+    org = dns.name.from_text(origin)
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0]
+        tokens = line.split()
+        if not tokens or tokens[0].startswith("$") or "(" in line:
+            continue
+        if tokens[0].upper() == "$ORIGIN" and len(tokens) > 1:
+            org = dns.name.from_text(tokens[1])
+        rest = tokens if line[0].isspace() else tokens[1:]
+        for i, tok in enumerate(rest):
+            if tok.upper() in RECORD_TYPES and tok.upper() != "SOA":
+                value = " ".join(rest[i + 1 :])
+                try:
+                    dns.rdata.from_text(dns.rdataclass.IN, tok.upper(), value, origin=org)
+                except (dns.exception.DNSException, ValueError) as exc:
+                    return n, f"'{value}' is not a valid {tok.upper()} value ({exc})"
+                break
+    return None
+
+
 def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>") -> Zone:
     """A zone from a BIND zone file (dnspython's parser).
 
-    Every record set becomes a simple record set with its values. The apex SOA and NS come
-    from Route 53, as when a zone file is imported into a hosted zone (Route 53 ignores the
-    file's apex SOA and NS), so the answers look like Route 53's. Raises ``ValueError`` with
-    the parser's message (it names the line) for a file dnspython refuses.
+    The file's own ``$ORIGIN`` names the zone; ``origin`` only fills in when it has none.
+    Every record is parsed by dnspython (bad data such as ``A 999.1.1.1`` is refused with its
+    line). Every record set becomes a simple record set with its values. The apex SOA and NS
+    come from Route 53, as when a zone file is imported into a hosted zone (Route 53 ignores
+    the file's apex SOA and NS), so the answers look like Route 53's. Raises ``ValueError``
+    with the parser's message (it names the line) for a file dnspython refuses.
     """
+    if file_origin(text) is not None:
+        origin = None  # dnspython takes the first $ORIGIN
     try:
         parsed = dns.zone.from_text(
             text,
@@ -448,9 +659,13 @@ def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>
             check_origin=False,
         )
     except dns.exception.DNSException as exc:
+        bad = _bad_record(text, origin or file_origin(text) or ".")
+        if bad is not None:
+            raise ValueError(f"{filename}:{bad[0]}: {bad[1]}") from None
         raise ValueError(str(exc)) from None
     assert parsed.origin is not None
     zone = Zone(parsed.origin.to_text())
+    lines = record_lines(text, zone.origin)
     for name, node in parsed.nodes.items():
         owner = normalize(name.to_text())
         for rdataset in node.rdatasets:
@@ -458,13 +673,15 @@ def zone_from_text(text: str, origin: str | None = None, filename: str = "<zone>
             if owner == zone.origin and rdtype in ("SOA", "NS"):
                 continue
             values = tuple(r.to_text(origin=None, relativize=False) for r in rdataset)
+            line = lines.get((owner, rdtype))
+            at = f"{filename}:{line}" if line is not None else filename
             zone.add(
                 RecordSet(
                     owner,
                     rdtype,
                     Record(policy="simple", values=values),
                     int(rdataset.ttl),
-                    where=f"{filename}: {owner} {rdtype}",
+                    where=f"{at}: {owner} {rdtype}",
                 )
             )
     return zone

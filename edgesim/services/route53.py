@@ -291,6 +291,15 @@ class Route53(Service):
         except ValueError as exc:
             problems.append(Problem(f"cannot import zone file {file}: {exc}", path=where))
             return
+        if imported.origin != zone.origin:
+            problems.append(
+                Problem(
+                    f"zone file {file} is for {imported.origin} (its $ORIGIN), not {zone.origin}",
+                    path=where,
+                    expected=f"a zone file for {zone.origin}",
+                )
+            )
+            return
         for rs in imported.record_sets():
             if rs.name == zone.origin and rs.rdtype in ("SOA", "NS"):
                 continue

@@ -72,6 +72,15 @@ def test_traffic_moves_the_prometheus_metrics() -> None:
         assert ctype.startswith("text/plain; version=")
         assert samples["edgesim_request_duration_seconds_count"] >= 20
         assert samples["edgesim_dns_answers_total"] >= 20
+        # DNS answers carry the record asked and what the answer points at
+        targets = {
+            (sm.labels["record"], sm.labels["target"])
+            for fam in text_string_to_metric_families(body)
+            if fam.name == "edgesim_dns_answers"
+            for sm in fam.samples
+        }
+        hosts = {w.host.lower() for w in stack.run.scenario.workloads}
+        assert any(r in hosts and t.split(":")[0] in ("edge", "endpoint") for r, t in targets)
         assert samples["edgesim_edge_results_total"] > 0  # the web workload goes to edges
         assert "edgesim_virtual_time_seconds" in samples
         assert "edgesim_health_check_healthy" in samples or "edgesim_target_up" in samples

@@ -58,6 +58,14 @@ class RegionSpec(_Strict):
     lat: Lat
     lon: Lon
     azs: list[Id] = Field(default_factory=list)
+    ingress_one_way_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="this site's own border/front-end cost, one way (default: the latency"
+        " section's region_ingress_one_way_ms or pop_ingress_one_way_ms); set by edgesim"
+        " calibrate",
+    )
 
 
 class EdgeLocationSpec(_Strict):
@@ -68,6 +76,14 @@ class EdgeLocationSpec(_Strict):
     lon: Lon
     tier: Literal["edge", "regional"] = "edge"
     price_class_region: str = ""
+    ingress_one_way_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="this site's own border/front-end cost, one way (default: the latency"
+        " section's region_ingress_one_way_ms or pop_ingress_one_way_ms); set by edgesim"
+        " calibrate",
+    )
 
 
 class LocalZoneSpec(_Strict):

@@ -645,6 +645,7 @@ def schema(what: str) -> None:
 
 
 def _register_live_commands() -> None:
+    from edgesim.cli_calibrate import calibrate, compare
     from edgesim.cli_import import import_
     from edgesim.cli_s3ta import s3ta
     from edgesim.cli_sweep import place, sweep
@@ -663,6 +664,8 @@ def _register_live_commands() -> None:
     main.add_command(import_)
     main.add_command(serve)
     main.add_command(ctl)
+    main.add_command(calibrate)
+    topo.add_command(compare)
 
 
 _register_live_commands()

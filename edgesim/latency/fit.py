@@ -491,7 +491,10 @@ def fit(
                     prior[j] = float(getattr(p, n))
                     lower[j] = 1.0 if n in _FACTORS else 0.0
                     lam[j] = ridge / max(abs(prior[j]), 1e-3) ** 2
-            lam = np.where(np.abs(x).sum(axis=0) > 0, lam * len(pairs), 1e6)
+            # a constant or correction is fitted only if at least `min_pairs` measurements
+            # depend on it; otherwise it stays where it is
+            seen = (np.abs(x) > 0).sum(axis=0) >= min(min_pairs, len(pairs))
+            lam = np.where(seen, lam * len(pairs), 1e9)
             theta = _bounded_ridge(x, y - c, wts, prior, lam, lower)
             fitted = dict(zip(cols, (float(t) for t in theta), strict=True))
             p = p.model_copy(

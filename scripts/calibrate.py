@@ -70,8 +70,14 @@ def show(title: str, rep: F.ErrorReport, k: int = 10) -> None:
         f"{title}: {rep.n} directed pairs, median {rep.median_pct:.1f} %, p90 "
         f"{rep.p90_pct:.1f} %, mean {rep.mean_pct:.1f} %, signed median {rep.bias_pct:+.1f} %"
     )
-    print("  worst pairs (model vs measured):")
-    for e in rep.worst(k):
+    print("  worst pairs (model vs measured; a pair tested in two folds is listed once):")
+    seen: set[tuple[str, str]] = set()
+    worst = []
+    for e in rep.worst(rep.n):
+        if (e.src, e.dst) not in seen and len(worst) < k:
+            seen.add((e.src, e.dst))
+            worst.append(e)
+    for e in worst:
         a, b = e.src.split(":", 1)[1], e.dst.split(":", 1)[1]
         print(
             f"    {a:>15} → {b:<15} model {e.model_ms:6.1f} ms  measured "

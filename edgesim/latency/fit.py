@@ -315,7 +315,10 @@ def _terms(world: World, res: PathResult) -> tuple[dict[str, float], float]:
                 str(NodeKind.LOCAL_ZONE): "region_ingress_one_way_ms",
             }.get(parts[1])
             internet = cls != str(LinkClass.BACKBONE)
-            if ingress is not None:
+            if ingress is None:  # a user: the country's extra, if any, is fixed
+                hop = p.internet_hop_one_way_ms if internet else 0.0
+                const += float(attrs["proc_ms"]) - hop
+            else:
                 if own:  # the site's own ingress cost: fixed, unless its correction is fitted
                     hop = p.internet_hop_one_way_ms if internet else 0.0
                     const += float(attrs["proc_ms"]) - hop

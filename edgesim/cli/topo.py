@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from edgesim.cli.calibrate import compare
 from edgesim.cli.common import console as _console
 from edgesim.cli.common import friendly
 from edgesim.errors import InputError
@@ -215,3 +216,6 @@ def topo_map(world: str, output: Path) -> None:
         )
     draw_world_map(w, output)
     click.echo(f"wrote {output}", err=True)
+
+
+topo.add_command(compare)  # edgesim topo compare WORLD MEASUREMENTS

@@ -54,6 +54,12 @@ def _default_access() -> dict[str, AccessProfile]:
     }
 
 
+def _default_country_extra() -> dict[str, float]:
+    from edgesim.latency.access_data import country_extra_rtt_ms
+
+    return country_extra_rtt_ms()
+
+
 class LatencyParams(BaseModel):
     """All constants of the latency model. One-way unless the name says ``rtt``."""
 
@@ -64,18 +70,20 @@ class LatencyParams(BaseModel):
     )
     # --- AWS backbone (fitted on the calibration matrix, see docs/latency-model.md) ---
     terrestrial_route_factor: float = Field(
-        default=1.203,
+        default=1.1681,
         ge=1.0,
         description="fibre route length / great-circle length, land corridors",
     )
     submarine_route_factor: float = Field(
-        default=1.255, ge=1.0, description="cable length / great-circle length, submarine corridors"
+        default=1.2264,
+        ge=1.0,
+        description="cable length / great-circle length, submarine corridors",
     )
     backbone_hop_one_way_ms: float = Field(
-        default=0.547, ge=0, description="switching and regeneration per backbone corridor"
+        default=0.7046, ge=0, description="switching and regeneration per backbone corridor"
     )
     region_ingress_one_way_ms: float = Field(
-        default=1.624, ge=0, description="region border, AZ fabric and service front end, per end"
+        default=1.6165, ge=0, description="region border, AZ fabric and service front end, per end"
     )
     intra_region_rtt_ms: float = Field(
         default=3.18, ge=0, description="round trip between two endpoints in one region"
@@ -126,6 +134,12 @@ class LatencyParams(BaseModel):
     backbone_loss_per_hop: float = Field(default=0.00001, ge=0, le=1)
     internet_loss_per_hop: float = Field(default=0.0002, ge=0, le=1)
     access: dict[str, AccessProfile] = Field(default_factory=_default_access)
+    country_extra_rtt_ms: dict[str, float] = Field(
+        default_factory=_default_country_extra,
+        description="extra round trip for every user in a country (ISO code), on top of the"
+        " access kind's rtt_ms: its access and regional networks' measured excess over the"
+        " world median (edgesim/latency/access_data.py)",
+    )
 
     def access_profile(self, kind: str) -> AccessProfile:
         return self.access[kind]

@@ -220,6 +220,41 @@ def path(
         route: list[str] = nx.dijkstra_path(view, src, dst, weight=weight)
     except nx.NetworkXNoPath:
         raise _no_path(src, dst, f"not connected over {', '.join(sorted(cls))} links") from None
+    return _result(world, src, dst, route, cls)
+
+
+def paths_from(
+    world: World, src: str, dsts: Iterable[str], classes: Iterable[LinkClass | str]
+) -> dict[str, PathResult]:
+    """:func:`path` from ``src`` to many ``dsts`` with one Dijkstra (same answers: a route
+    that would pass through another site is recomputed with :func:`path`). Unreachable
+    destinations are left out."""
+    cls = frozenset(str(c) for c in classes)
+    targets = set(dsts) - {src}
+    down = world.down_nodes
+    nodes = world.nodes
+    if src in down or src not in nodes:
+        return {}
+    allowed = {src} | targets
+
+    def node_ok(n: str) -> bool:
+        return n not in down and (nodes[n].kind == NodeKind.HUB or n in allowed)
+
+    view = nx.subgraph_view(world.graph, filter_node=node_ok)
+    _, routes = nx.single_source_dijkstra(view, src, weight=edge_weight(cls))
+    out: dict[str, PathResult] = {}
+    for dst in targets:
+        r = routes.get(dst)
+        if r is None or dst in down:
+            continue
+        if any(nodes[n].kind != NodeKind.HUB for n in r[1:-1]):
+            out[dst] = path(world, src, dst, cls)
+        else:
+            out[dst] = _result(world, src, dst, r, cls)
+    return out
+
+
+def _result(world: World, src: str, dst: str, route: list[str], cls: frozenset[str]) -> PathResult:
     out: list[Hop] = []
     for u, v in itertools.pairwise(route):
         options = [(k, a) for k, a in world.graph[u][v].items() if k in cls and a["up"]]

@@ -179,6 +179,7 @@ def _prepare(
         overstay_share=scn.dns.overstay_share,
         overstay_ns=scn.dns.overstay,
         negative_ttl_ns=scn.dns.negative_ttl,
+        steady_state=scn.dns.start == "steady",
     )
     site_kinds = (NodeKind.REGION, NodeKind.LOCAL_ZONE, NodeKind.WAVELENGTH_ZONE, NodeKind.OUTPOST)
     site_nodes = np.array(

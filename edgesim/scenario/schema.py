@@ -175,6 +175,11 @@ class DnsSpec(Strict):
     negative_ttl: Duration = Field(
         default="15m", validate_default=True, description="how long a resolver keeps no-answer"
     )
+    start: Literal["steady", "cold"] = Field(
+        default="steady",
+        description="steady: resolvers start with names cached, remaining TTLs spread uniformly"
+        " (a long-running population); cold: caches start empty and fill at the run's start",
+    )
     client_subnets: dict[str, str] = Field(
         default_factory=dict,
         description="client group -> its users' subnet (e.g. 203.0.113.0/24), sent as ECS and "

@@ -7,10 +7,17 @@ computed for the resolver's own location and shared by everyone using that site 
 source of mis-routing). A resolver caches each answer for its TTL; a query that finds it
 expired goes on to the authoritative servers (anycast at the nearest edge location). New
 connections look the name up unless the OS/browser stub cache still has it.
+
+Steady state: a run starts as if the resolvers had been running for a long time. When a
+resolver first sees a name, it already holds an answer whose remaining lifetime is uniform over
+the TTL (the age of a cached record in a long-running cache population, sampled per resolver
+from a seeded hash), so entries expire at spread-out moments instead of all together one TTL
+after the start, and a failover moves users gradually over about one TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,6 +84,9 @@ class DnsStage:
     """How long past the TTL they keep them."""
     negative_ttl_ns: int = 900_000_000_000
     """How long a resolver keeps a "no answer" (the SOA minimum: Route 53's 900 s)."""
+    steady_state: bool = True
+    """Start every resolver with the name already cached, its remaining TTL uniform over the
+    TTL (a long-running resolver population); ``False``: caches start empty (cold start)."""
     targets: list[Target] = field(default_factory=list)
     _target_pos: dict[str, int] = field(default_factory=dict)
     caches: dict[str, dict[int, Entry]] = field(default_factory=dict)
@@ -122,6 +132,43 @@ class DnsStage:
         out: F64 = 2 * one_way[np.ix_(nodes, self._pops)].min(axis=1)
         return out
 
+    def _phase(self, host: str, key: int) -> float:
+        """A uniform number in [0, 1) for one resolver and name, from the run's seed: the same
+        whatever the chunking or the order in which resolvers first appear."""
+        digest = hashlib.blake2b(
+            f"{self.ctx.seed}/dns-phase/{host}/{key}".encode(), digest_size=8
+        ).digest()
+        return int.from_bytes(digest, "little") / 2.0**64
+
+    def _prefill(
+        self,
+        host: str,
+        keys: list[int],
+        olds: list[Entry | None],
+        where: I32,
+        t_ns: int,
+        resolve: Resolve,
+        ttl_ns: int,
+    ) -> None:
+        """Steady state: resolvers seen for the first time already hold an answer (the one
+        in effect now), with a remaining lifetime uniform over the TTL (or over the negative
+        TTL for a "no answer"). Nobody paid for these lookups inside the run."""
+        new = [i for i, o in enumerate(olds) if o is None]
+        w = where[np.array(new, dtype=np.int64)].astype(np.int32)
+        cands, choice, _ = resolve(w, t_ns)
+        cache = self.caches.setdefault(host, {})
+        for j, i in enumerate(new):
+            cand = cands[int(choice[j])] if 0 <= int(choice[j]) < len(cands) else None
+            life = ttl_ns if cand is not None else self.negative_ttl_ns
+            left = int(self._phase(host, keys[i]) * life)
+            if cand is None:
+                e = Entry(t_ns + left, -1, -1, t_ns + left - life)
+            else:
+                ent = int(cand.entry(self.ctx, w[j : j + 1])[0])
+                e = Entry(t_ns + left, self.target_index(cand), ent, t_ns + left - life)
+            cache[int(keys[i])] = e
+            olds[i] = e
+
     def lookup(
         self, host: str, batch: Batch, idx: I64, resolve: Resolve, ttl_ns: int
     ) -> tuple[I64, I32, F64, F64]:
@@ -160,6 +207,8 @@ class DnsStage:
         uk = sk[starts].tolist()
         olds = [cache.get(int(k)) for k in uk]
         ts = t[order]
+        if self.steady_state and any(o is None for o in olds):
+            self._prefill(host, uk, olds, where[order[starts]], int(t.min()), resolve, ttl_ns)
         # Users who overstay TTLs keep their old answer instead of asking (unless their resolver
         # has nothing at all): they are left out of the walk below.
         overstay = np.zeros(n, dtype=bool)

@@ -246,6 +246,8 @@ def _add_edge(
     loss: float,
     prop_ms: float | None = None,
     kind: str = "",
+    role: str = "",
+    rf_own: float | None = None,
 ) -> None:
     route_km = gc_km * route_factor
     if prop_ms is None:
@@ -256,6 +258,8 @@ def _add_edge(
         key=str(cls),
         cls=str(cls),
         kind=kind,
+        role=role,  # "corridor:<index>", "attach:<site kind>" or "" (for edgesim.latency.fit)
+        rf_own=rf_own,  # a corridor's own route factor, if it sets one
         gc_km=gc_km,
         route_km=route_km,
         prop_ms=prop_ms,
@@ -303,7 +307,7 @@ def build_world(
     )
 
     # Corridors: an internet edge each, and a backbone edge where the AWS backbone runs.
-    for c in topo.corridors:
+    for ci, c in enumerate(topo.corridors):
         a, b = by_key[f"hub:{c.a}"], by_key[f"hub:{c.b}"]
         gc = great_circle_km(a.lat, a.lon, b.lat, b.lon)
         rf = c.route_factor or (
@@ -321,6 +325,8 @@ def build_world(
                 proc_ms=p.backbone_hop_one_way_ms,
                 loss=p.backbone_loss_per_hop,
                 kind=c.kind,
+                role=f"corridor:{ci}",
+                rf_own=c.route_factor,
             )
         _add_edge(
             g,
@@ -333,16 +339,24 @@ def build_world(
             proc_ms=p.internet_hop_one_way_ms,
             loss=p.internet_loss_per_hop,
             kind=c.kind,
+            role=f"corridor:{ci}",
+            rf_own=c.route_factor,
         )
 
-    _attach_leaves(world, nodes)
+    own = {f"region:{r.code}": r.ingress_one_way_ms for r in topo.regions}
+    own.update({f"pop:{e.id}": e.ingress_one_way_ms for e in topo.edge_locations})
+    _attach_leaves(world, nodes, {k: v for k, v in own.items() if v is not None})
     _special_links(world, topo, nodes)
     _check_connected(world, topo, index, file)
     return world
 
 
-def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
-    """Connect every site to its nearest hub(s): the metro or regional network."""
+def _attach_leaves(
+    world: World, nodes: Sequence[Node], own_ingress: dict[str, float] | None = None
+) -> None:
+    """Connect every site to its nearest hub(s): the metro or regional network. A site's own
+    ``ingress_one_way_ms`` (``own_ingress``) replaces its kind's ingress cost."""
+    own_ingress = own_ingress or {}
     p = world.params
     g = world.graph
     hubs = [n for n in nodes if n.kind == NodeKind.HUB]
@@ -378,6 +392,9 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
                 # (_special_links).
                 NodeKind.LOCAL_ZONE: (p.region_ingress_one_way_ms, False),
             }.get(leaf.kind, (0.0, False))  # users and resolvers: the internet only
+            ingress = own_ingress.get(leaf.key, ingress)
+            if isinstance(leaf, ClientGroup):  # the country's access networks' excess
+                ingress += p.country_extra_rtt_ms.get(leaf.country, 0.0) / 2
             if on_backbone:
                 _add_edge(
                     g,
@@ -389,6 +406,7 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
                     params=p,
                     proc_ms=ingress,
                     loss=p.backbone_loss_per_hop,
+                    role=f"attach:{leaf.kind}" + (":own" if leaf.key in own_ingress else ""),
                 )
             _add_edge(
                 g,
@@ -400,6 +418,7 @@ def _attach_leaves(world: World, nodes: Sequence[Node]) -> None:
                 params=p,
                 proc_ms=ingress + p.internet_hop_one_way_ms,
                 loss=p.internet_loss_per_hop,
+                role=f"attach:{leaf.kind}" + (":own" if leaf.key in own_ingress else ""),
             )
 
 

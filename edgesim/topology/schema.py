@@ -58,6 +58,14 @@ class RegionSpec(_Strict):
     lat: Lat
     lon: Lon
     azs: list[Id] = Field(default_factory=list)
+    ingress_one_way_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="this site's own border/front-end cost, one way (default: the latency"
+        " section's region_ingress_one_way_ms or pop_ingress_one_way_ms); set by edgesim"
+        " calibrate",
+    )
 
 
 class EdgeLocationSpec(_Strict):
@@ -68,6 +76,14 @@ class EdgeLocationSpec(_Strict):
     lon: Lon
     tier: Literal["edge", "regional"] = "edge"
     price_class_region: str = ""
+    ingress_one_way_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="this site's own border/front-end cost, one way (default: the latency"
+        " section's region_ingress_one_way_ms or pop_ingress_one_way_ms); set by edgesim"
+        " calibrate",
+    )
 
 
 class LocalZoneSpec(_Strict):
@@ -154,9 +170,15 @@ class LatencyOverrides(_Strict):
     backbone_loss_per_hop: float | None = Field(default=None, ge=0, le=1)
     internet_loss_per_hop: float | None = Field(default=None, ge=0, le=1)
     access: dict[AccessKind, AccessProfile] | None = None
+    country_extra_rtt_ms: dict[CountryCode, Annotated[float, Field(ge=0, le=1000)]] | None = None
 
     def as_updates(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump(exclude_none=True).items() if k != "access"}
+        out = {k: v for k, v in self.model_dump(exclude_none=True).items() if k != "access"}
+        if "country_extra_rtt_ms" in out:  # merged into the defaults, not replacing them
+            from edgesim.latency.access_data import country_extra_rtt_ms
+
+            out["country_extra_rtt_ms"] = {**country_extra_rtt_ms(), **out["country_extra_rtt_ms"]}
+        return out
 
 
 class TopologyFile(_Strict):

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from edgesim.cli import main
+from edgesim.errors import InputError
 from edgesim.latency.tables import one_way_matrix
 from edgesim.sim.context import SimContext
-from edgesim.topology import LinkClass, NodeKind, build_world
-from edgesim.topology.synthetic import synthetic_topology
+from edgesim.topology import LinkClass, NodeKind, build_world, load_world
+from edgesim.topology.synthetic import (
+    MAX_POPS_PER_HUB,
+    check_synthetic_args,
+    synthetic_topology,
+    topology_yaml,
+)
 
 
 @pytest.fixture
@@ -60,3 +70,55 @@ def test_lazy_table_follows_the_world_state(ctx: SimContext) -> None:
     finally:
         ctx.world.set_node_up(pop, True)
     assert np.isfinite(ctx.one_way_ms(LinkClass.INTERNET)[0, j])
+
+
+def test_synthetic_world_round_trips_through_yaml(tmp_path: Path) -> None:
+    topo = synthetic_topology(hubs=12, regions=3, pops=10, clients=25, seed=4)
+    path = tmp_path / "w.yaml"
+    path.write_text(topology_yaml(topo))
+    world = load_world(str(path))
+    direct = build_world(topo)
+    assert sorted(world.nodes) == sorted(direct.nodes)
+    keys = sorted(k for k, n in direct.nodes.items() if n.kind != NodeKind.HUB)
+    a = one_way_matrix(world, keys, keys, LinkClass.INTERNET)
+    b = one_way_matrix(direct, keys, keys, LinkClass.INTERNET)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"clients": 0, "pops": 10, "regions": 2, "hubs": 5}, "--clients"),
+        ({"clients": 5, "pops": MAX_POPS_PER_HUB * 5 + 1, "regions": 2, "hubs": 5}, "--pops"),
+        ({"clients": 5, "pops": 10, "regions": 0, "hubs": 5}, "--regions"),
+        ({"clients": 5, "pops": 10, "regions": 2, "hubs": 0}, "--hubs"),
+    ],
+)
+def test_synthetic_bad_sizes_refused(kwargs: dict[str, int], field: str) -> None:
+    with pytest.raises(InputError) as exc:
+        check_synthetic_args(**kwargs)
+    assert [p.path for p in exc.value.problems] == [field]
+
+
+def test_cli_topo_synthetic_writes_a_loadable_world(tmp_path: Path) -> None:
+    out = tmp_path / "world.yaml"
+    args = ["--clients", "30", "--pops", "12", "--regions", "3", "--hubs", "8", "--seed", "5"]
+    result = CliRunner().invoke(main, ["topo", "synthetic", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    world = load_world(str(out))
+    assert len(world.client_groups) == 30
+    assert len(world.edge_locations) == 12
+    assert len(world.regions) == 3
+    assert len(world.hubs) == 8
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--clients", "0"], ["--pops", "100", "--hubs", "3"]],
+)
+def test_cli_topo_synthetic_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "world.yaml"
+    result = CliRunner().invoke(main, ["topo", "synthetic", *args, "-o", str(out)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert not out.exists()

@@ -297,13 +297,15 @@ def _atomic_write(path: Path, text: str) -> None:
 # ---- run / check --------------------------------------------------------------------------
 
 
-def _run_with_progress(scenario: Path, seed: int | None, quiet: bool) -> Any:
+def _run_with_progress(
+    scenario: Path, seed: int | None, quiet: bool, threads: int | None = None
+) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from edgesim.sim.api import run_scenario
 
     if quiet or not err_console.is_terminal:
-        return run_scenario(scenario, seed=seed)
+        return run_scenario(scenario, seed=seed, threads=threads)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -322,7 +324,7 @@ def _run_with_progress(scenario: Path, seed: int | None, quiet: bool) -> Any:
                 req=f"{p.requests:,}",
             )
 
-        return run_scenario(scenario, seed=seed, on_progress=update)
+        return run_scenario(scenario, seed=seed, on_progress=update, threads=threads)
 
 
 def _summary_table(report: dict[str, Any], limit: int = 15) -> Table:
@@ -415,6 +417,12 @@ def _print_assertions(console: Console, report: dict[str, Any]) -> bool:
     help="save this run's report as a baseline for edgesim check",
 )
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar or table")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="threads for one run (default: the machine's cores); the report is the same for any",
+)
 @friendly
 def run_cmd(
     scenario: Path,
@@ -425,12 +433,13 @@ def run_cmd(
     html_out: Path | None,
     save_baseline: Path | None,
     quiet: bool,
+    threads: int | None,
 ) -> None:
     """Run SCENARIO in virtual time and report what its users experienced."""
     from edgesim.sim.report import atomic_write, dumps, timeseries_csv
 
     console = _console()
-    results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-")
+    results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-", threads)
     report = results.report
     if replications > 1:
         from edgesim.sim.replicate import replicate

@@ -16,10 +16,12 @@ def run_scenario(
     *,
     seed: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    threads: int | None = None,
 ) -> Results:
-    """Load, check, run and report a scenario file. Raises :class:`edgesim.InputError`."""
+    """Load, check, run and report a scenario file. Raises :class:`edgesim.InputError`.
+    ``threads``: see :meth:`edgesim.sim.engine.Run.execute` (the report is the same)."""
     run = prepare_file(path, seed=seed)
-    run.execute(on_progress)
+    run.execute(on_progress, threads=threads)
     results = Results(run)
     results.report = build_report(results)
     return results

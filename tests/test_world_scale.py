@@ -122,3 +122,15 @@ def test_cli_topo_synthetic_bad_input_exits_2(tmp_path: Path, args: list[str]) -
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_group_subnets_stay_valid_and_distinct_past_65536_groups() -> None:
+    import ipaddress
+
+    from edgesim.services.route53 import group_subnet
+
+    nets = [ipaddress.ip_network(group_subnet(i)) for i in range(65_530, 65_545)]
+    assert len(set(nets)) == len(nets)
+    assert nets[0] == ipaddress.ip_network("10.255.250.0/24")  # unchanged below 65,536
+    assert all(n.version == 6 for n in nets[6:])
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])

@@ -21,17 +21,21 @@ from edgesim.errors import InputError
 
 
 def _run_with_progress(
-    scenario: Path, seed: int | None, quiet: bool, should_stop: Callable[[], bool]
+    scenario: Path,
+    seed: int | None,
+    quiet: bool,
+    should_stop: Callable[[], bool],
+    threads: int | None = None,
 ) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from edgesim.sim.api import run_scenario
 
     if quiet:
-        return run_scenario(scenario, seed=seed, should_stop=should_stop)
+        return run_scenario(scenario, seed=seed, should_stop=should_stop, threads=threads)
     if not err_console().is_terminal:  # a log, not a terminal: one line, no bar
         click.echo(f"running {scenario.name} (Ctrl-C stops and reports what ran)", err=True)
-        return run_scenario(scenario, seed=seed, should_stop=should_stop)
+        return run_scenario(scenario, seed=seed, should_stop=should_stop, threads=threads)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -50,7 +54,9 @@ def _run_with_progress(
                 req=f"{p.requests:,}",
             )
 
-        return run_scenario(scenario, seed=seed, on_progress=update, should_stop=should_stop)
+        return run_scenario(
+            scenario, seed=seed, on_progress=update, should_stop=should_stop, threads=threads
+        )
 
 
 def _summary_table(report: dict[str, Any], limit: int = 15) -> Table:
@@ -143,6 +149,12 @@ def _print_assertions(console: Console, report: dict[str, Any]) -> bool:
     help="save this run's report as a baseline for edgesim check",
 )
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar or table")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="threads for one run (default: the machine's cores); the report is the same for any",
+)
 @friendly
 def run_cmd(
     scenario: Path,
@@ -153,6 +165,7 @@ def run_cmd(
     html_out: Path | None,
     save_baseline: Path | None,
     quiet: bool,
+    threads: int | None,
 ) -> None:
     """Run SCENARIO in virtual time and report what its users experienced."""
     from edgesim.outputs import check_outputs
@@ -166,7 +179,7 @@ def run_cmd(
     )
     console = _console()
     with interruptible() as stop:
-        results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-", stop)
+        results = _run_with_progress(scenario, seed, quiet or str(json_out) == "-", stop, threads)
         report = results.report
         if replications > 1:
             from edgesim.sim.replicate import replicate

@@ -218,4 +218,45 @@ def topo_map(world: str, output: Path) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+@topo.command("synthetic")
+@click.option("--clients", type=int, default=1000, show_default=True, help="client groups")
+@click.option("--pops", type=int, default=1000, show_default=True, help="edge locations")
+@click.option("--regions", type=int, default=64, show_default=True)
+@click.option("--hubs", type=int, default=300, show_default=True, help="fibre junctions")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the world here (default: stdout)",
+)
+@friendly
+def topo_synthetic(
+    clients: int, pops: int, regions: int, hubs: int, seed: int, output: Path | None
+) -> None:
+    """Write a random but well-formed world of any size (for benchmarks and tests)."""
+    from edgesim.outputs import check_outputs
+    from edgesim.topology.synthetic import (
+        check_synthetic_args,
+        synthetic_topology,
+        topology_yaml,
+    )
+
+    check_synthetic_args(clients=clients, pops=pops, regions=regions, hubs=hubs)
+    if output is not None and str(output) != "-":
+        check_outputs(("--output", output))
+    world = synthetic_topology(hubs=hubs, regions=regions, pops=pops, clients=clients, seed=seed)
+    text = topology_yaml(world)
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+    else:
+        atomic_write(output, text)
+        click.echo(
+            f"wrote {output}: {clients} client groups, {pops} PoPs, {regions} regions, "
+            f"{hubs} hubs (seed {seed})",
+            err=True,
+        )
+
+
 topo.add_command(compare)  # edgesim topo compare WORLD MEASUREMENTS

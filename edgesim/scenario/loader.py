@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgesim.errors import InputError, Problem
+from edgesim.scenario.limits import check_run_size
 from edgesim.scenario.schema import ENGINE_ACTIONS, EventSpec, ScenarioBase, scenario_model
 from edgesim.services import registry
 from edgesim.services.base import Service
@@ -50,12 +51,16 @@ def locate(exc: InputError, index: LineIndex, file: str | None) -> InputError:
 def load_scenario(path: str | Path) -> tuple[ScenarioBase, LineIndex, str]:
     path = Path(path)
     data, index = load_yaml_file(path)
-    return validate(scenario_model(), data, index, str(path)), index, str(path)
+    scn = validate(scenario_model(), data, index, str(path))
+    check_run_size(scn, index, str(path))
+    return scn, index, str(path)
 
 
 def load_scenario_text(text: str, name: str = "<scenario>") -> tuple[ScenarioBase, LineIndex, str]:
     data, index = load_yaml_text(text, name)
-    return validate(scenario_model(), data, index, name), index, name
+    scn = validate(scenario_model(), data, index, name)
+    check_run_size(scn, index, name)
+    return scn, index, name
 
 
 def prepare_file(path: str | Path, *, seed: int | None = None) -> Run:
@@ -106,6 +111,7 @@ def prepare(
 ) -> Run:
     """Build everything a run needs; every bad reference is an :class:`InputError`."""
     index = index or LineIndex()
+    check_run_size(scn, index, file)
     try:
         return _prepare(scn, index, file, seed, base_dir)
     except InputError as exc:

@@ -207,9 +207,12 @@ class Route53Config(BaseModel):
 
 
 def group_subnet(i: int) -> str:
-    """Client group ``i``'s subnet in scenarios: 10.(i // 256).(i % 256).0/24 (edgesim's choice;
-    change it with ``dns.client_subnets``). IP-based routing and ECS use it."""
-    return f"10.{i // 256}.{i % 256}.0/24"
+    """Client group ``i``'s subnet in scenarios: 10.(i // 256).(i % 256).0/24, and past the
+    65,536 /24s of 10.0.0.0/8 an IPv6 /64 in fd00:ed9e::/32 (edgesim's choice; change it with
+    ``dns.client_subnets``). IP-based routing and ECS use it."""
+    if i < 65_536:
+        return f"10.{i // 256}.{i % 256}.0/24"
+    return f"fd00:ed9e:{i >> 16:x}:{i & 0xFFFF:x}::/64"
 
 
 def resolver_address(node: int) -> str:

@@ -24,6 +24,80 @@ if TYPE_CHECKING:
 
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+BLOCK_CELLS = 1 << 24
+"""Table cells (sources × destinations) computed per call of :func:`one_way_matrix`: bounds
+its temporaries (a few arrays of this many float64, 128 MB each)."""
+
+
+class PairTable:
+    """One-way ms from every node to the destinations asked for, read like a full matrix.
+
+    ``table[src, dst]`` accepts what numpy fancy indexing does with ``src`` rows and ``dst``
+    columns (integers, index arrays, ``np.ix_`` pairs, broadcastable arrays, or ``:`` for the
+    rows). Columns are computed on first use by :func:`one_way_matrix` (the same numbers as
+    the full matrix) and kept: ``first`` (the sites) all at once, any other (a client group as
+    a destination) when asked for.
+    """
+
+    def __init__(self, world: World, node_keys: list[str], cls: LinkClass, first: I64) -> None:
+        self.world = world
+        self.node_keys = node_keys
+        self.cls = cls
+        self._first = first
+        self._pos = np.full(len(node_keys), -1, dtype=np.int64)
+        self._cols: F64 = np.empty((0, len(node_keys)))
+        """Computed columns, one row per column (from every node), in ``_pos`` order."""
+        self._n = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.node_keys), len(self.node_keys))
+
+    def _need(self, cols: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        pos = self._pos[cols]
+        if (pos < 0).any():
+            if self._n == 0:
+                self._add(self._first)
+            missing = np.unique(cols[self._pos[cols] < 0])
+            if len(missing):
+                self._add(missing)
+            pos = self._pos[cols]
+        return pos
+
+    def _add(self, cols: npt.NDArray[np.int64]) -> None:
+        n_new = len(cols)
+        if self._n + n_new > len(self._cols):
+            grown = np.empty((max(self._n + n_new, 2 * len(self._cols)), len(self.node_keys)))
+            grown[: self._n] = self._cols[: self._n]
+            self._cols = grown
+        step = max(16, BLOCK_CELLS // max(len(self.node_keys), 1))
+        for b in range(0, n_new, step):
+            block = cols[b : b + step]
+            dsts = [self.node_keys[int(j)] for j in block]
+            part = one_way_matrix(self.world, self.node_keys, dsts, self.cls, include_access=False)
+            self._cols[self._n + b : self._n + b + len(block)] = part.T
+        self._pos[cols] = np.arange(self._n, self._n + n_new)
+        self._n += n_new
+
+    def __getitem__(self, key: Any) -> Any:
+        rows, cols = key
+        if isinstance(cols, int | np.integer):  # one destination: the common fast path
+            p = self._pos[cols]
+            if p < 0:
+                p = self._need(np.array([cols], dtype=np.int64))[0]
+            if isinstance(rows, slice):
+                return self._cols[p, rows]
+            return self._cols[p, rows if isinstance(rows, int | np.integer) else np.asarray(rows)]
+        if isinstance(cols, slice):
+            cols = np.arange(len(self.node_keys))[cols]
+        c = np.asarray(cols, dtype=np.int64)
+        pos = self._need(c.ravel()).reshape(c.shape)
+        if isinstance(rows, slice):
+            got = self._cols[pos, rows]
+            return np.moveaxis(got, -1, 0) if got.ndim > 1 else got
+        return self._cols[pos, np.asarray(rows, dtype=np.int64)]
 
 
 @dataclass
@@ -64,6 +138,16 @@ class SimContext:
             k for k, n in self.world.nodes.items() if n.kind != NodeKind.HUB
         ]
         self.node_index: dict[str, int] = {k: i for i, k in enumerate(self.node_keys)}
+        # Every node users or sites connect to (all but client groups): the columns a latency
+        # table computes in one go the first time it is read.
+        self._site_cols: I64 = np.array(
+            [
+                i
+                for i, k in enumerate(self.node_keys)
+                if self.world.nodes[k].kind != NodeKind.CLIENT
+            ],
+            dtype=np.int64,
+        )
 
     # ---- randomness --------------------------------------------------------------------
     def rng(self, name: str) -> np.random.Generator:
@@ -108,9 +192,12 @@ class SimContext:
             ) from None
 
     # ---- latency tables ----------------------------------------------------------------
-    def one_way_ms(self, cls: LinkClass) -> F64:
-        """One-way ms between every pair of non-hub nodes over ``cls`` links, last mile
-        excluded (the engine adds each request's own access network)."""
+    def one_way_ms(self, cls: LinkClass) -> PairTable:
+        """One-way ms between non-hub nodes over ``cls`` links, last mile excluded (the
+        engine adds each request's own access network), indexed ``[src, dst]`` by node index
+        like a matrix. Only the destinations a run asks for are computed (a column per
+        destination, from every node), so memory and set-up grow with the number of client
+        groups, not with its square."""
         key = ("one_way", str(cls), self.world.version)
         cached = self._tables.get(key)
         if cached is None:
@@ -119,11 +206,9 @@ class SimContext:
                 for k, v in self._tables.items()
                 if k[-1] == self.world.version or k[0] == "group_node"
             }
-            cached = one_way_matrix(
-                self.world, self.node_keys, self.node_keys, cls, include_access=False
-            )
+            cached = PairTable(self.world, self.node_keys, cls, self._site_cols)
             self._tables[key] = cached
-        out: F64 = cached
+        out: PairTable = cached
         return out
 
     def client_one_way_ms(self, src: Sequence[int] | I32, dst: Sequence[int] | I32) -> F64:
@@ -132,7 +217,7 @@ class SimContext:
         Outposts: the LAN or via the region's service link), last mile excluded."""
         s = np.asarray(src, dtype=np.int64)
         d = np.asarray(dst, dtype=np.int64)
-        out = self.one_way_ms(LinkClass.INTERNET)[s, d].copy()
+        out: F64 = np.array(self.one_way_ms(LinkClass.INTERNET)[s, d], dtype=np.float64)
         special = self._special_columns()
         if special:
             for j in np.unique(d):

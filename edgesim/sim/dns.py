@@ -46,6 +46,39 @@ class Entry:
 
 
 @dataclass
+class HostCache:
+    """Every resolver's cached answer for one name, as arrays indexed by resolver key."""
+
+    present: npt.NDArray[np.bool_]
+    expiry_ns: I64
+    target: I64
+    """Index into DnsStage.targets, -1 = no answer."""
+    entry_node: I32
+    made_ns: I64
+
+    @classmethod
+    def empty(cls, n: int) -> HostCache:
+        return cls(
+            np.zeros(n, dtype=bool),
+            np.zeros(n, dtype=np.int64),
+            np.full(n, -1, dtype=np.int64),
+            np.full(n, -1, dtype=np.int32),
+            np.zeros(n, dtype=np.int64),
+        )
+
+    def get(self, key: int) -> Entry | None:
+        """One resolver's entry (for inspection and tests)."""
+        if not self.present[key]:
+            return None
+        return Entry(
+            int(self.expiry_ns[key]),
+            int(self.target[key]),
+            int(self.entry_node[key]),
+            int(self.made_ns[key]),
+        )
+
+
+@dataclass
 class DnsStats:
     queries: int = 0
     resolver_misses: int = 0
@@ -89,7 +122,10 @@ class DnsStage:
     TTL (a long-running resolver population); ``False``: caches start empty (cold start)."""
     targets: list[Target] = field(default_factory=list)
     _target_pos: dict[str, int] = field(default_factory=dict)
-    caches: dict[str, dict[int, Entry]] = field(default_factory=dict)
+    caches: dict[str, HostCache] = field(default_factory=dict)
+    """Per name: every resolver's cached answer. Resolver keys: ``g`` (group ``g``'s ISP
+    resolver), ``ng + g`` (its public ECS resolver, answers per metro), ``2 ng + node`` (a
+    public resolver without ECS at ``node``)."""
     stats: dict[str, DnsStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -115,6 +151,10 @@ class DnsStage:
             self.public_rtt_ms[r] = 2 * d[np.arange(ng), best]
         pops = [self.ctx.idx(p.key) for p in world.edge_locations if p.tier == "edge"]
         self._pops = np.array(pops, dtype=np.int64)
+        self._auth_version = -1
+        self._auth: F64 = np.zeros(0)
+        self._down_version = -1
+        self._down: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
 
     def target_index(self, t: Target) -> int:
         pos = self._target_pos.get(t.key)
@@ -125,12 +165,32 @@ class DnsStage:
         return pos
 
     def _auth_rtt_ms(self, nodes: I64) -> F64:
-        """Resolver to the nearest authoritative (anycast) edge location and back."""
-        one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
+        """Resolver to the nearest authoritative (anycast) edge location and back (per node,
+        kept per world state)."""
         if len(self._pops) == 0:
             return np.zeros(len(nodes))
-        out: F64 = 2 * one_way[np.ix_(nodes, self._pops)].min(axis=1)
+        version = self.ctx.world.version
+        if self._auth_version != version:
+            self._auth = np.full(len(self.ctx.node_keys), np.nan)
+            self._auth_version = version
+        got = self._auth[nodes]
+        todo = np.isnan(got)
+        if todo.any():
+            fresh = np.unique(nodes[todo])
+            one_way = self.ctx.one_way_ms(LinkClass.INTERNET)
+            self._auth[fresh] = 2 * one_way[np.ix_(fresh, self._pops)].min(axis=1)
+            got = self._auth[nodes]
+        out: F64 = got
         return out
+
+    def _down_nodes(self) -> npt.NDArray[np.bool_]:
+        """Whether each node is down (kept per world state)."""
+        version = self.ctx.world.version
+        if self._down_version != version:
+            down = self.ctx.world.down_nodes
+            self._down = np.array([k in down for k in self.ctx.node_keys], dtype=bool)
+            self._down_version = version
+        return self._down
 
     def _phase(self, host: str, key: int) -> float:
         """A uniform number in [0, 1) for one resolver and name, from the run's seed: the same
@@ -140,34 +200,51 @@ class DnsStage:
         ).digest()
         return int.from_bytes(digest, "little") / 2.0**64
 
+    def _cache(self, host: str) -> HostCache:
+        hc = self.caches.get(host)
+        if hc is None:
+            hc = self.caches[host] = HostCache.empty(2 * self.n_groups + len(self.ctx.node_keys))
+        return hc
+
     def _prefill(
         self,
         host: str,
-        keys: list[int],
-        olds: list[Entry | None],
+        keys: I64,
         where: I32,
         t_ns: int,
         resolve: Resolve,
         ttl_ns: int,
     ) -> None:
-        """Steady state: resolvers seen for the first time already hold an answer (the one
-        in effect now), with a remaining lifetime uniform over the TTL (or over the negative
-        TTL for a "no answer"). Nobody paid for these lookups inside the run."""
-        new = [i for i, o in enumerate(olds) if o is None]
-        w = where[np.array(new, dtype=np.int64)].astype(np.int32)
+        """Steady state: resolvers seen for the first time (``keys``, asking from ``where``)
+        already hold an answer (the one in effect now), with a remaining lifetime uniform over
+        the TTL (or over the negative TTL for a "no answer"). Nobody paid for these lookups
+        inside the run."""
+        w = np.asarray(where, dtype=np.int32)
         cands, choice, _ = resolve(w, t_ns)
-        cache = self.caches.setdefault(host, {})
-        for j, i in enumerate(new):
-            cand = cands[int(choice[j])] if 0 <= int(choice[j]) < len(cands) else None
-            life = ttl_ns if cand is not None else self.negative_ttl_ns
-            left = int(self._phase(host, keys[i]) * life)
+        n = len(keys)
+        tgt = np.full(n, -1, dtype=np.int64)
+        ent = np.full(n, -1, dtype=np.int32)
+        valid = (choice >= 0) & (choice < len(cands))
+        answered = np.zeros(n, dtype=bool)
+        # Targets are numbered in the order the keys first name them.
+        firsts = np.unique(choice[valid], return_index=True)
+        for _, ci in sorted(zip(firsts[1].tolist(), firsts[0].tolist(), strict=True)):
+            cand = cands[ci]
             if cand is None:
-                e = Entry(t_ns + left, -1, -1, t_ns + left - life)
-            else:
-                ent = int(cand.entry(self.ctx, w[j : j + 1])[0])
-                e = Entry(t_ns + left, self.target_index(cand), ent, t_ns + left - life)
-            cache[int(keys[i])] = e
-            olds[i] = e
+                continue
+            sel = choice == ci
+            answered |= sel
+            tgt[sel] = self.target_index(cand)
+            ent[sel] = cand.entry(self.ctx, w[sel])
+        life = np.where(answered, ttl_ns, self.negative_ttl_ns).astype(np.int64)
+        phase = np.array([self._phase(host, int(k)) for k in keys.tolist()], dtype=np.float64)
+        left = (phase * life).astype(np.int64)
+        hc = self._cache(host)
+        hc.present[keys] = True
+        hc.expiry_ns[keys] = t_ns + left
+        hc.target[keys] = tgt
+        hc.entry_node[keys] = ent
+        hc.made_ns[keys] = t_ns + left - life
 
     def lookup(
         self, host: str, batch: Batch, idx: I64, resolve: Resolve, ttl_ns: int
@@ -183,7 +260,7 @@ class DnsStage:
             return z.astype(np.int64), z.astype(np.int32), z, z
         ttl_ns = max(int(ttl_ns), 1)  # a TTL of 0: resolvers cache nothing, every lookup asks
         stats = self.stats.setdefault(host, DnsStats())
-        cache = self.caches.setdefault(host, {})
+        hc = self._cache(host)
         ng = self.n_groups
         g = batch.group[idx].astype(np.int64)
         kind = batch.resolver[idx].astype(np.int64)  # 0 isp, 1 public-ecs, 2 public-no-ecs
@@ -204,22 +281,24 @@ class DnsStage:
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [n]))
         seg = np.repeat(np.arange(len(starts)), ends - starts)
-        uk = sk[starts].tolist()
-        olds = [cache.get(int(k)) for k in uk]
+        uk = sk[starts]
+        has_old = hc.present[uk]
         ts = t[order]
-        if self.steady_state and any(o is None for o in olds):
-            self._prefill(host, uk, olds, where[order[starts]], int(t.min()), resolve, ttl_ns)
+        if self.steady_state and not has_old.all():
+            new = np.flatnonzero(~has_old)
+            first_where = where[order[starts[new]]]
+            self._prefill(host, uk[new], first_where, int(t.min()), resolve, ttl_ns)
+            has_old = hc.present[uk]
         # Users who overstay TTLs keep their old answer instead of asking (unless their resolver
         # has nothing at all): they are left out of the walk below.
         overstay = np.zeros(n, dtype=bool)
         if self.overstay_share > 0:
             overstay = (batch.u_dns[idx] * 1000.0) % 1.0 < self.overstay_share
-        has_old = np.array([o is not None for o in olds], dtype=bool)
         ts_walk = np.where(overstay[order] & has_old[seg], -2, ts)
         # Misses, all keys at once: a request that finds its resolver's answer expired asks
         # again (a reused connection or a stub cache does not outlive the TTL either); the
         # answer it gets is good for one TTL, so each round finds the next miss of every key.
-        threshold = np.array([o.expiry_ns if o is not None else -1 for o in olds], np.int64)
+        threshold = np.where(has_old, hc.expiry_ns[uk], -1)
         index = np.arange(n)
         miss_sorted = np.zeros(n, dtype=bool)
         while True:
@@ -260,8 +339,8 @@ class DnsStage:
         rows_have = order[have]
         target[rows_have] = target[src_rows[have]]
         entry[rows_have] = entry[src_rows[have]]
-        old_target = np.array([o.target if o is not None else -1 for o in olds], np.int64)
-        old_entry = np.array([o.entry_node if o is not None else -1 for o in olds], np.int32)
+        old_target = np.where(has_old, hc.target[uk], -1)
+        old_entry = np.where(has_old, hc.entry_node[uk], -1).astype(np.int32)
         have_res, last_res = have.copy(), last.copy()  # the resolvers' own view, for the cache
         if overstay.any():
             # They use the answer their resolver had `overstay` earlier: the latest miss of
@@ -295,15 +374,17 @@ class DnsStage:
         lacking = ~have
         target[order[lacking]] = old_target[seg[lacking]]
         entry[order[lacking]] = old_entry[seg[lacking]]
-        for si in np.flatnonzero(have_res[ends - 1]).tolist():
-            last_row = int(order[last_res[ends[si] - 1]])
-            answered = int(target[last_row]) >= 0
-            cache[int(uk[si])] = Entry(
-                int(t[last_row]) + (ttl_ns if answered else self.negative_ttl_ns),
-                int(target[last_row]),
-                int(entry[last_row]),
-                int(t[last_row]),
+        upd = np.flatnonzero(have_res[ends - 1])
+        if len(upd):
+            last_rows = order[last_res[ends[upd] - 1]]
+            keys = uk[upd]
+            hc.present[keys] = True
+            hc.expiry_ns[keys] = t[last_rows] + np.where(
+                target[last_rows] >= 0, ttl_ns, self.negative_ttl_ns
             )
+            hc.target[keys] = target[last_rows]
+            hc.entry_node[keys] = entry[last_rows]
+            hc.made_ns[keys] = t[last_rows]
         # Answers pointing at a target, or an entry node (an edge location), that is down
         # right now: users sent to a dead address while DNS fails over.
         bad = np.zeros(n, dtype=bool)
@@ -311,8 +392,7 @@ class DnsStage:
             if not self.targets[int(ti)].is_up(self.ctx):
                 bad |= target == ti
         if self.ctx.world.down_nodes:
-            down = np.array([k in self.ctx.world.down_nodes for k in self.ctx.node_keys])
-            bad |= (entry >= 0) & down[np.maximum(entry, 0)]
+            bad |= (entry >= 0) & self._down_nodes()[np.maximum(entry, 0)]
         bad_t = t[bad & (t >= self.ctx.warmup_ns)]
         if len(bad_t):
             stats.bad_answers += len(bad_t)

@@ -10,8 +10,11 @@ wall clock of live mode.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -38,6 +41,13 @@ NS = 1_000_000_000
 TCP_INITIAL_RTO_MS = 1000.0  # RFC 6298
 TARGET_REQUESTS_PER_CHUNK = 100_000
 MAX_CHUNK_NS = 10 * NS
+
+
+def default_threads() -> int:
+    """The cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # pragma: no cover - platforms without affinity
 
 
 @dataclass
@@ -75,6 +85,8 @@ class Run:
     flash: list[tuple[int, int, float, npt.NDArray[np.bool_]]] = field(default_factory=list)
     assertions: list[Assertion] = field(default_factory=list)
     generator: Generator | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _recording: Future[None] | None = field(default=None, repr=False)
 
     @property
     def services(self) -> list[Service]:
@@ -85,11 +97,32 @@ class Run:
         self,
         on_progress: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        threads: int | None = None,
     ) -> None:
         """Run the scenario to its end, or until ``should_stop()`` (asked before every chunk)
         returns true: then the run is marked :attr:`interrupted` and its report says it is
         incomplete. The engine installs no signal handler: the caller (the CLI) decides what
-        stops a run."""
+        stops a run.
+
+        ``threads`` > 1 (default: the machine's cores): the next chunk's requests are
+        generated, and the last chunk's metrics recorded, on a second thread while the services
+        serve the current chunk (numpy and the cache replay release the GIL); each stage still
+        sees its inputs in the same order, so the report is the same bytes for any number of
+        threads."""
+        workers = default_threads() if threads is None else max(1, int(threads))
+        self._pool = ThreadPoolExecutor(1, "edgesim-chunk") if workers > 1 else None
+        try:
+            self._execute(on_progress, should_stop)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _execute(
+        self,
+        on_progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
         scn = self.scenario
         end = scn.duration
         clock = VirtualClock()
@@ -109,8 +142,13 @@ class Run:
         cuts = sorted(b for b in boundaries if 0 < b <= end)
         total_rate = sum(g.rate_rps for g in self.groups) or 1.0
         step = int(min(MAX_CHUNK_NS, max(NS // 100, TARGET_REQUESTS_PER_CHUNK / total_rate * NS)))
+
+        def chunk_end(t: int) -> int:
+            ci = bisect.bisect_right(cuts, t)
+            return min(cuts[ci] if ci < len(cuts) else end, t + step, end)
+
         t = 0
-        ci = 0
+        ahead: Future[Batch] | None = None
         while t < end:
             if should_stop is not None and should_stop():
                 self.interrupted = True
@@ -118,16 +156,19 @@ class Run:
             clock.run_until(t)  # events due now
             for svc in self.services:
                 svc.begin(t)  # e.g. health checks due now, seeing the world after events
-            while ci < len(cuts) and cuts[ci] <= t:
-                ci += 1
-            t1 = min(cuts[ci] if ci < len(cuts) else end, t + step, end)
+            t1 = chunk_end(t)
             self.ctx.load_changed = t in changes
-            self._chunk(t, t1)
+            batch = ahead.result() if ahead is not None else self._batch(t, t1)
+            ahead = None
+            if self._pool is not None and t1 < end:
+                ahead = self._pool.submit(self._batch, t1, chunk_end(t1))
+            self._chunk(t, t1, batch)
             for svc in self.services:
                 svc.tick(t1)
             t = t1
             if on_progress is not None:
                 on_progress(Progress(t, end, self.requests))
+        self._record_wait()
         self.metrics.close_interval()
 
     def _multiplier(self, t0: int, t1: int) -> F64:
@@ -138,10 +179,8 @@ class Run:
                 m[which] *= factor
         return m
 
-    def _chunk(self, t0: int, t1: int) -> None:
-        ctx = self.ctx
-        ctx.chunk_start_ns, ctx.chunk_ns, ctx.now_ns = t0, t1 - t0, t0
-        p = ctx.world.params
+    def _batch(self, t0: int, t1: int) -> Batch:
+        """The requests of chunk [t0, t1) (chunks are asked for in order)."""
         start_utc = self.start.astimezone(UTC)
         start_hour = start_utc.hour + start_utc.minute / 60 + start_utc.second / 3600
         if self.generator is None:
@@ -149,10 +188,21 @@ class Run:
                 self.groups,
                 self.scenario.workloads,
                 self.catalogues,
-                p.jitter_shape,
-                ctx.rng("workload/sizes"),
+                self.ctx.world.params.jitter_shape,
+                self.ctx.rng("workload/sizes"),
             )
-        batch = self.generator.chunk(t0, t1, start_hour, self._multiplier(t0, t1))
+        return self.generator.chunk(t0, t1, start_hour, self._multiplier(t0, t1))
+
+    def _record_wait(self) -> None:
+        if self._recording is not None:
+            self._recording.result()
+            self._recording = None
+
+    def _chunk(self, t0: int, t1: int, batch: Batch | None = None) -> None:
+        ctx = self.ctx
+        ctx.chunk_start_ns, ctx.chunk_ns, ctx.now_ns = t0, t1 - t0, t0
+        if batch is None:
+            batch = self._batch(t0, t1)
         n = len(batch)
         if n == 0:
             return
@@ -171,7 +221,11 @@ class Run:
             for arr in (*out.phase_ms.values(), *out.hop_ms.values()):
                 arr[~np.isfinite(arr)] = 0.0
         total = out.total_ms
-        self.metrics.record(batch, out, total)
+        self._record_wait()  # metrics take chunks in order
+        if self._pool is not None:
+            self._recording = self._pool.submit(self.metrics.record, batch, out, total)
+        else:
+            self.metrics.record(batch, out, total)
         for svc in self.services:
             svc.observe(batch, out, total)
 

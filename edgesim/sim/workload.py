@@ -206,12 +206,14 @@ def build_catalogues(scn: ScenarioBase, ctx: SimContext) -> list[Catalogue | Non
 
 
 class Generator:
-    """Turns client groups into requests, chunk by chunk, with per-group random streams.
+    """Turns client groups into requests, chunk by chunk, with array work over all groups.
 
-    Each group draws, from its own stream, how many requests it sends in the chunk (Poisson),
-    their arrival times and a row of uniforms per request; everything else (workload, object,
-    access network, resolver, connection reuse, jitter) is derived from those uniforms with
-    vectorised table look-ups over the whole chunk.
+    Each group draws, from its own stream, how many requests it sends in the chunk (Poisson,
+    one draw). Their arrival times and a row of uniforms per request come, for all groups at
+    once, from counter-based streams (SplitMix64 over a per-group key and counter), so a
+    group's numbers do not depend on the other groups and nothing loops over requests in
+    Python; everything else (workload, object, access network, resolver, connection reuse,
+    jitter) is derived from those uniforms with vectorised table look-ups over the whole chunk.
     """
 
     N_UNIFORMS = 8
@@ -228,6 +230,18 @@ class Generator:
         self.workloads = workloads
         self.catalogues = catalogues
         self.rng_sizes = rng_sizes
+        # Per-group rate parameters as arrays, so a chunk's draws are a handful of array ops.
+        self.rate_rps = np.array([g.rate_rps for g in groups], dtype=np.float64)
+        self.utc_offset_h = np.array([g.utc_offset_h for g in groups], dtype=np.float64)
+        self.has_profile = np.array([g.profile is not None for g in groups], dtype=bool)
+        self.peak_hour = np.array([g.profile.peak_hour if g.profile else 0.0 for g in groups])
+        self.trough = np.array([g.profile.trough_ratio if g.profile else 1.0 for g in groups])
+        # Each group's own counter-based stream for its requests' times and uniforms: a key
+        # drawn once from the group's stream, and how many requests it has drawn so far.
+        self.key = np.array(
+            [g.rng.integers(0, 2**64, dtype=np.uint64) for g in groups], dtype=np.uint64
+        )
+        self.drawn = np.zeros(len(groups), dtype=np.uint64)
         self.workload_cum = np.cumsum(np.array([g.workload_p for g in groups]), axis=1)
         self.access_cum = np.cumsum(np.array([g.access_p for g in groups]), axis=1)
         self.resolver_cum = np.cumsum(np.array([g.resolver_p for g in groups]), axis=1)
@@ -239,38 +253,42 @@ class Generator:
         samples = np.sort(np.random.default_rng(0).gamma(jitter_shape, 1.0 / jitter_shape, 400_000))
         self.jitter_q = np.quantile(samples, qs)
 
+    def _diurnal(self, mid_h_utc: float) -> F64:
+        """:func:`diurnal_factor` of every group at once (1 for groups without a profile)."""
+        local = (mid_h_utc + self.utc_offset_h) % 24
+        tr = self.trough
+        shape = tr + (1.0 - tr) * (1.0 + np.cos(2 * math.pi * (local - self.peak_hour) / 24)) / 2
+        out: F64 = np.where(self.has_profile, shape / (tr + (1.0 - tr) / 2), 1.0)
+        return out
+
     def chunk(self, t0_ns: int, t1_ns: int, start_hour_utc: float, multiplier: F64) -> Batch:
         """All requests of all groups in [t0, t1), in time order (ties: group order)."""
         dt_s = (t1_ns - t0_ns) / NS
         mid_h = start_hour_utc + (t0_ns + t1_ns) / 2 / NS / 3600
-        times: list[npt.NDArray[np.int64]] = []
-        unis: list[F64] = []
-        counts = np.zeros(len(self.groups), dtype=np.int64)
         span = t1_ns - t0_ns
-        for gi, g in enumerate(self.groups):
-            lam = (
-                g.rate_rps
-                * dt_s
-                * multiplier[gi]
-                * diurnal_factor(g.profile, (mid_h + g.utc_offset_h) % 24)
-            )
-            if lam <= 0:
-                continue
-            rng = g.rng
-            n = int(rng.poisson(lam))
-            if n == 0:
-                continue
-            counts[gi] = n
-            times.append(rng.integers(0, span, n))
-            unis.append(rng.random((n, self.N_UNIFORMS)))
-        if not times:
+        lam = self.rate_rps * dt_s * multiplier * self._diurnal(mid_h)
+        # How many requests each group sends: one Poisson draw from the group's own stream.
+        counts = np.array(
+            [
+                g.rng.poisson(x) if x > 0 else 0
+                for g, x in zip(self.groups, lam.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        total = int(counts.sum())
+        if total == 0:
             return _empty_batch()
-        t = np.concatenate(times) + t0_ns
         group = np.repeat(np.arange(len(self.groups), dtype=np.int32), counts)
+        # Their times and uniforms: numbers n, n+1, … of each group's counter-based stream.
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        seq = self.drawn[group] + (np.arange(total, dtype=np.int64) - first).astype(np.uint64)
+        self.drawn += counts.astype(np.uint64)
+        offset, u_raw = _request_draws(self.key[group], seq, span)
+        t = offset + t0_ns
         order = np.argsort(t, kind="stable")
         t = t[order]
         group = group[order]
-        u = np.concatenate(unis)[order]
+        u = u_raw[order]
         n = len(t)
         gidx = group.astype(np.int64)
         wl = _pick(self.workload_cum[gidx], u[:, 0]).astype(np.int16)
@@ -283,7 +301,7 @@ class Generator:
                 continue
             cat = self.catalogues[wi]
             if cat is not None:
-                o = np.minimum(np.searchsorted(cat.cdf, u[sel, 1], side="right"), len(cat.cdf) - 1)
+                o = _inverse_cdf(cat.cdf, u[sel, 1])
                 obj[sel] = o
                 size[sel] = cat.sizes[o]
             elif spec.size is not None:
@@ -305,6 +323,51 @@ class Generator:
             u=u[:, 6].copy(),
             u_dns=u[:, 7].copy(),
         )
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_WORDS = 5
+
+
+def _mix64(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64's output function (a bijective 64-bit mixer), in place."""
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _request_draws(
+    key: npt.NDArray[np.uint64], seq: npt.NDArray[np.uint64], span: int
+) -> tuple[npt.NDArray[np.int64], F64]:
+    """Each request's offset in ``[0, span)`` ns and ``N_UNIFORMS`` uniforms in [0, 1): five
+    64-bit words of the SplitMix64 stream of its group's ``key`` (words ``5 seq .. 5 seq +
+    4``): the first gives the time (53 bits), the other four two 32-bit uniforms each."""
+    ctr = seq[:, None] * np.uint64(_WORDS) + np.arange(_WORDS, dtype=np.uint64)[None, :]
+    ctr *= _GOLDEN
+    ctr += key[:, None]
+    z = _mix64(ctr)
+    t = np.minimum(
+        ((z[:, 0] >> np.uint64(11)).astype(np.float64) * (span / 9007199254740992.0)).astype(
+            np.int64
+        ),
+        span - 1,
+    )
+    halves = z[:, 1:].view(np.uint32).astype(np.float64)
+    halves *= 1.0 / 4294967296.0
+    return t, halves
+
+
+def _inverse_cdf(cdf: F64, u: F64) -> npt.NDArray[np.int64]:
+    """Index of the category each uniform falls in (``searchsorted``, last index at most),
+    searching in sorted order: neighbouring keys hit the same cache lines of a large table."""
+    order = np.argsort(u)
+    out = np.empty(len(u), dtype=np.int64)
+    out[order] = np.searchsorted(cdf, u[order], side="right")
+    np.minimum(out, len(cdf) - 1, out=out)
+    return out
 
 
 def _pick(cum: F64, u: F64) -> npt.NDArray[np.int64]:

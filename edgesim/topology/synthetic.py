@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import yaml
 
+from edgesim.errors import InputError, Problem
 from edgesim.geo import great_circle_matrix_km
 from edgesim.latency.params import AccessKind
 from edgesim.topology.schema import (
@@ -101,3 +103,59 @@ def synthetic_topology(
             for i in range(clients)
         ],
     )
+
+
+MAX_POPS_PER_HUB = 32
+"""edgesim's choice: a hub (a metro interconnection point) hosts at most this many edge
+locations; the busiest CloudFront metros have a few dozen."""
+
+
+def check_synthetic_args(*, clients: int, pops: int, regions: int, hubs: int) -> None:
+    """Refuse sizes the generator cannot turn into a sensible world (:class:`InputError`)."""
+    problems: list[Problem] = []
+    if hubs < 1:
+        problems.append(
+            Problem(f"a world needs hubs, got {hubs}", path="--hubs", expected="at least 1 hub")
+        )
+    if regions < 1:
+        problems.append(
+            Problem(
+                f"a world needs regions, got {regions}",
+                path="--regions",
+                expected="at least 1 region",
+            )
+        )
+    if clients < 1:
+        problems.append(
+            Problem(
+                f"a world needs client groups, got {clients}",
+                path="--clients",
+                expected="at least 1 client group",
+            )
+        )
+    if pops < 0:
+        problems.append(
+            Problem(f"a negative number of PoPs ({pops})", path="--pops", expected="0 or more")
+        )
+    elif hubs >= 1 and pops > MAX_POPS_PER_HUB * hubs:
+        problems.append(
+            Problem(
+                f"{pops} PoPs do not fit on {hubs} hubs (at most {MAX_POPS_PER_HUB} per hub)",
+                path="--pops",
+                expected=f"at most {MAX_POPS_PER_HUB * hubs} PoPs, or at least "
+                f"{-(-pops // MAX_POPS_PER_HUB)} hubs",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+
+
+def topology_yaml(topo: TopologyFile) -> str:
+    """A topology as YAML text that :func:`edgesim.topology.load_world` reads back."""
+    data = topo.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    data = {"edgesim": topo.edgesim, **{k: v for k, v in data.items() if k != "edgesim"}}
+    header = (
+        f"# {topo.name}: a synthetic world written by `edgesim topo synthetic` "
+        "(random but well-formed; not AWS's network)\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -68,6 +68,10 @@ _IDENTITY: dict[str, dict[str, str | None]] = {
     },
     "aws_elastic_beanstalk_environment": {"cname": "EndpointURL", "name": None, "id": None},
     "aws_autoscaling_group": {"name": None, "id": None, "arn": None},
+    "aws_ssm_maintenance_window": {"id": None},
+    "aws_ssm_maintenance_window_target": {"id": None},
+    "aws_ssm_document": {"name": None, "arn": None},
+    "aws_appconfig_application": {"id": None, "arn": None},
 }
 
 #: Resource types that become endpoints (they keep the plain Terraform name).
@@ -780,6 +784,7 @@ def _instance(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
     _set(p, "InstanceType", vals.get("instance_type"))
     _set(p, "AvailabilityZone", vals.get("availability_zone"))
     _set(p, "ImageId", vals.get("ami"))
+    _set(p, "Tags", _tags(vals.get("tags")))
     return "AWS::EC2::Instance", p
 
 
@@ -797,6 +802,7 @@ def _asg(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
     _set(p, "DesiredCapacity", vals.get("desired_capacity"))
     _set(p, "TargetGroupARNs", [t.ref(x) for x in vals.get("target_group_arns") or []])
     _set(p, "AvailabilityZones", list(vals.get("availability_zones") or []))
+    _set(p, "Tags", _tags(vals.get("tag")))
     return "AWS::AutoScaling::AutoScalingGroup", p
 
 
@@ -909,6 +915,137 @@ def _beanstalk(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
     return "AWS::ElasticBeanstalk::Environment", p
 
 
+# ---- Systems Manager and AppConfig ------------------------------------------------------------
+def _tags(values: Any) -> list[dict[str, str]]:
+    """Terraform's ``tags`` map (or an ASG's ``tag`` blocks) as CloudFormation's Key/Value list."""
+    if isinstance(values, dict):
+        return [{"Key": str(k), "Value": str(v)} for k, v in values.items()]
+    return [
+        {"Key": str(b.get("key")), "Value": str(b.get("value"))}
+        for b in _blocks(values)
+        if b.get("key") is not None
+    ]
+
+
+def _ssm_targets(t: _Translator, blocks: Any) -> list[dict[str, Any]]:
+    out = []
+    for b in _blocks(blocks):
+        ids = b.get("key") in ("WindowTargetIds", "InstanceIds")  # references, not tag values
+        values = [t.ref(v) if ids else v for v in b.get("values") or []]
+        out.append({"Key": b.get("key"), "Values": values})
+    return out
+
+
+def _mw(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    vals = r.values
+    p: dict[str, Any] = {}
+    for tf, cfn in (
+        ("name", "Name"),
+        ("schedule", "Schedule"),
+        ("schedule_timezone", "ScheduleTimezone"),
+        ("duration", "Duration"),
+        ("cutoff", "Cutoff"),
+        ("description", "Description"),
+    ):
+        _set(p, cfn, vals.get(tf))
+    p.setdefault("AllowUnassociatedTargets", bool(vals.get("allow_unassociated_targets")))
+    return "AWS::SSM::MaintenanceWindow", p
+
+
+def _mw_target(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    vals = r.values
+    p: dict[str, Any] = {"WindowId": t.v(vals, "window_id")}
+    _set(p, "Name", vals.get("name"))
+    _set(p, "ResourceType", vals.get("resource_type"))
+    _set(p, "Targets", _ssm_targets(t, vals.get("targets")))
+    return "AWS::SSM::MaintenanceWindowTarget", p
+
+
+def _mw_task(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    vals = r.values
+    p: dict[str, Any] = {"WindowId": t.v(vals, "window_id")}
+    for tf, cfn in (
+        ("task_arn", "TaskArn"),
+        ("task_type", "TaskType"),
+        ("name", "Name"),
+        ("max_concurrency", "MaxConcurrency"),
+        ("max_errors", "MaxErrors"),
+        ("priority", "Priority"),
+        ("cutoff_behavior", "CutoffBehavior"),
+    ):
+        _set(p, cfn, vals.get(tf))
+    _set(p, "Targets", _ssm_targets(t, vals.get("targets")))
+    run = _first(_first(vals.get("task_invocation_parameters")).get("run_command_parameters"))
+    if run:
+        params = {
+            str(b.get("name")): list(b.get("values") or []) for b in _blocks(run.get("parameter"))
+        }
+        rc: dict[str, Any] = {}
+        _set(rc, "Parameters", params)
+        _set(rc, "TimeoutSeconds", run.get("timeout_seconds"))
+        p["TaskInvocationParameters"] = {"MaintenanceWindowRunCommandParameters": rc}
+    return "AWS::SSM::MaintenanceWindowTask", p
+
+
+def _document(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    import yaml
+
+    vals = r.values
+    p: dict[str, Any] = {}
+    _set(p, "Name", vals.get("name"))
+    _set(p, "DocumentType", vals.get("document_type"))
+    _set(p, "DocumentFormat", vals.get("document_format"))
+    content = vals.get("content")
+    if isinstance(content, str):
+        try:
+            content = yaml.safe_load(content)  # JSON is YAML too
+        except yaml.YAMLError:
+            t.skipped.append((r.address, "its content is neither JSON nor YAML"))
+            content = None
+    _set(p, "Content", content)
+    return "AWS::SSM::Document", p
+
+
+def _parameter(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    vals = r.values
+    p: dict[str, Any] = {}
+    for tf, cfn in (("name", "Name"), ("type", "Type"), ("tier", "Tier"), ("value", "Value")):
+        _set(p, cfn, vals.get(tf))
+    _set(p, "Description", vals.get("description"))
+    return "AWS::SSM::Parameter", p
+
+
+def _appconfig(kind: str) -> Handler:
+    def handler(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+        vals = r.values
+        p: dict[str, Any] = {}
+        _set(p, "Name", vals.get("name"))
+        _set(p, "Description", vals.get("description"))
+        if kind != "Application":
+            _set(p, "ApplicationId", t.v(vals, "application_id"))
+        if kind == "ConfigurationProfile":
+            _set(p, "LocationUri", vals.get("location_uri"))
+            _set(p, "Type", vals.get("type"))
+        return f"AWS::AppConfig::{kind}", p
+
+    return handler
+
+
+def _strategy(t: _Translator, r: TfResource) -> tuple[str, dict[str, Any]]:
+    vals = r.values
+    p: dict[str, Any] = {}
+    for tf, cfn in (
+        ("name", "Name"),
+        ("growth_type", "GrowthType"),
+        ("growth_factor", "GrowthFactor"),
+        ("deployment_duration_in_minutes", "DeploymentDurationInMinutes"),
+        ("final_bake_time_in_minutes", "FinalBakeTimeInMinutes"),
+        ("replicate_to", "ReplicateTo"),
+    ):
+        _set(p, cfn, vals.get(tf))
+    return "AWS::AppConfig::DeploymentStrategy", p
+
+
 _HANDLERS: dict[str, Handler] = {
     "aws_route53_zone": _zone,
     "aws_route53_record": _record,
@@ -936,6 +1073,15 @@ _HANDLERS: dict[str, Handler] = {
     "aws_lambda_provisioned_concurrency_config": _provisioned,
     "aws_s3_bucket": _bucket,
     "aws_elastic_beanstalk_environment": _beanstalk,
+    "aws_ssm_maintenance_window": _mw,
+    "aws_ssm_maintenance_window_target": _mw_target,
+    "aws_ssm_maintenance_window_task": _mw_task,
+    "aws_ssm_document": _document,
+    "aws_ssm_parameter": _parameter,
+    "aws_appconfig_application": _appconfig("Application"),
+    "aws_appconfig_environment": _appconfig("Environment"),
+    "aws_appconfig_configuration_profile": _appconfig("ConfigurationProfile"),
+    "aws_appconfig_deployment_strategy": _strategy,
 }
 
 #: Every Terraform resource type the importer reads (docs/terraform.md lists them).

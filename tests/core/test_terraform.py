@@ -579,3 +579,59 @@ def test_every_routing_policy_and_more_types() -> None:
     assert {o["name"] for o in dist["origins"]} >= {"lb", "fn"}
     where = {s.where for s in out.skipped}
     assert not any(w.startswith("Resources.") for w in where)
+
+
+def test_systems_manager_resources_match_the_cloudformation_import() -> None:
+    """Terraform's SSM and AppConfig resources map onto the same ``ssm:`` section as
+    CloudFormation's (tests/data/ssm-template.yaml is the same fleet)."""
+    window_id, target_id, app_id = "mw-0abc", "tgt-1", "app1"
+    res = [
+        _r("aws_autoscaling_group", "web_group", {
+            "name": "web", "min_size": 6, "max_size": 6,
+            "tag": [{"key": "Patch Group", "value": "web", "propagate_at_launch": True}]}),
+        _r("aws_ssm_maintenance_window", "patch", {
+            "id": window_id, "name": "patch-tuesday", "schedule": "cron(0 18 ? * TUE#2 *)",
+            "schedule_timezone": "UTC", "duration": 2, "cutoff": 1}),
+        _r("aws_ssm_maintenance_window_target", "web", {
+            "id": target_id, "window_id": window_id, "resource_type": "INSTANCE",
+            "targets": [{"key": "tag:Patch Group", "values": ["web"]}]}),
+        _r("aws_ssm_maintenance_window_task", "patch", {
+            "window_id": window_id, "task_arn": "AWS-RunPatchBaseline", "task_type": "RUN_COMMAND",
+            "priority": 1, "max_concurrency": "25%", "max_errors": "1",
+            "cutoff_behavior": "CANCEL_TASK",
+            "targets": [{"key": "WindowTargetIds", "values": [target_id]}],
+            "task_invocation_parameters": [{"run_command_parameters": [{
+                "timeout_seconds": 3600,
+                "parameter": [{"name": "Operation", "values": ["Install"]},
+                              {"name": "RebootOption", "values": ["RebootIfNeeded"]}]}]}]}),
+        _r("aws_ssm_document", "restart", {
+            "name": "rolling-restart", "document_type": "Command", "document_format": "YAML",
+            "content": "schemaVersion: '2.2'\nmainSteps:\n"
+            "  - {action: 'edgesim:restart', name: restart, inputs: {warmup: 60s}}\n"}),
+        _r("aws_ssm_parameter", "flags", {
+            "name": "/app/flags", "type": "String", "tier": "Standard", "value": "x"}),
+        _r("aws_appconfig_application", "app", {"id": app_id, "name": "shop"}),
+        _r("aws_appconfig_environment", "prod", {"application_id": app_id, "name": "prod"}),
+        _r("aws_appconfig_configuration_profile", "flags", {
+            "application_id": app_id, "name": "flags", "location_uri": "hosted"}),
+        _r("aws_appconfig_deployment_strategy", "linear", {
+            "name": "linear-20", "growth_type": "LINEAR", "growth_factor": 20,
+            "deployment_duration_in_minutes": 20, "final_bake_time_in_minutes": 5}),
+    ]  # fmt: skip
+    doc = {"format_version": "1.0", "terraform_version": "1.9.5",
+           "values": {"root_module": {"resources": res}}}  # fmt: skip
+    out = _import(doc, "ssm.json", check=True)
+    ssm = out.scenario["ssm"]
+    (window,) = ssm["maintenance_windows"]
+    assert (window["name"], window["duration"], window["cutoff"]) == ("patch-tuesday", "2h", "1h")
+    (task,) = window["tasks"]
+    assert task["targets"] == ["tag:Patch Group=web"]
+    assert (task["max_concurrency"], task["max_errors"]) == ("25%", 1)
+    assert task["timeout"] == "3600s"
+    assert ssm["fleets"] == [{"endpoint": "web-group", "tags": {"Patch Group": "web"}}]
+    assert [d["name"] for d in ssm["documents"]] == ["rolling-restart"]
+    assert ssm["parameter_store"]["parameters"] == [
+        {"name": "/app/flags", "tier": "Standard", "type": "String"}
+    ]
+    (app,) = ssm["appconfig"]["applications"]
+    assert (app["environments"], app["profiles"]) == (["prod"], ["flags"])

@@ -14,7 +14,8 @@ regional edge cache, then Origin Shield, as the caller passes them) and returns 
   tier the request passed through and returns the viewer's :class:`EdgeResponse`.
 
 :meth:`EdgePipeline.handle` runs both steps with a synchronous origin callable (the
-simulator and the tests).
+differential test replays run traces through it). Scenario runs decide requests in bulk with
+:mod:`~edgesim.services.cloudfront.vector`, which is built from the same functions.
 
 Result types (``X-Cache``, spec §1.4; edgesim's mapping):
 

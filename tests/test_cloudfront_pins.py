@@ -170,3 +170,38 @@ def test_a_cache_key_with_request_variety_costs_hit_ratio() -> None:
         )
     )
     assert other["origin_requests"] == plain["origin_requests"]
+
+
+def test_quickstart_web_errors_stop_within_the_error_ttl_after_the_recovery() -> None:
+    """The README's claim on scenarios/quickstart.yaml (scaled down: fewer metros and
+    requests, the outage from 20 to 40 min, 10 s intervals): web requests fail while
+    us-east-1 (the S3 origin) is down, and no web error is answered later than the error
+    caching TTL (10 s) after it recovers (before issue 13 they were cached for the content's
+    max-age, a day)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    text = (root / "quickstart.yaml").read_text(encoding="utf-8")
+    for old, new in (
+        ("duration: 2h", "duration: 50m"),
+        ("interval: 5m", "interval: 10s"),
+        ("{at: 60m, fail", "{at: 20m, fail"),
+        ("{at: 80m, recover", "{at: 40m, recover"),
+        ("requests_per_second: 350", "requests_per_second: 60"),
+        ("metros: top-200", "metros: top-30"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    scn, index, file = load_scenario_text(text)
+    r = prepare(scn, index, file, base_dir=root)
+    r.execute()
+    res = Results(r)
+    rep = build_report(res)
+    w = rep["timeseries"]["workloads"].index("web")
+    rows = rep["timeseries"]["rows"]
+    during = sum(row["errors"][w] for row in rows if 1220 <= row["t_s"] < 2400)
+    after = sum(row["errors"][w] for row in rows if row["t_s"] >= 2400 + 10)
+    assert during > 100
+    assert after == 0
+    cf = rep["services"]["cloudfront"]["distributions"]["site"]
+    assert cf["errors_from_cache"] > 0  # errors were cached (for 10 s), not re-fetched

@@ -321,7 +321,7 @@ class Stack:
     def _missing_pops(self) -> set[int]:
         """PoPs DNS now sends some client group to that no edge listens for (a failure
         moved them): the edges are planned once, so these get listeners on demand."""
-        from edgesim.services.cloudfront.sim import Distribution as SimDistribution
+        from edgesim.services.cloudfront import Distribution as SimDistribution
 
         served = {p.node for e in self.edges for p in e.plan.pops}
         gnodes = np.asarray(self.ctx.group_node(), dtype=np.int32)
@@ -455,7 +455,7 @@ class Stack:
     # down in the emulated world (an S3 bucket in a failed region, a failed endpoint).
     async def _start_origins(self) -> None:
         from edgesim.live.origin import OriginConfig, build_app
-        from edgesim.services.cloudfront.sim import Distribution as SimDistribution
+        from edgesim.services.cloudfront import Distribution as SimDistribution
 
         host = "127.0.0.1" if not self.config.public else self.config.listen_host
         for sim in self.ctx.targets.values():

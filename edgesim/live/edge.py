@@ -373,6 +373,9 @@ class ParsedHead:
 
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+CLOUDFRONT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
+"""The methods CloudFront accepts. Another spelling of one of them (``get``) is a 400; other
+methods reach the behaviour, which refuses them (403)."""
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(rb"[^\x21-\x7e]")
 _VERSION = re.compile(rb"^HTTP/[0-9]\.[0-9]$")
@@ -437,6 +440,9 @@ def parse_head(head: bytes, limits: Limits) -> ParsedHead:
         hmap[low] = v if old is None else f"{old}, {v}"
     version = version_b.decode("ascii")
     method = method_b.decode("ascii")
+    if method not in CLOUDFRONT_METHODS and method.upper() in CLOUDFRONT_METHODS:
+        # methods are case-sensitive (RFC 9110 §9.1): "get" is not GET
+        raise HttpError(400, f"method names are case-sensitive: {method} is not {method.upper()}")
     t = target.decode("ascii")
     host = hmap.get("host")
     if version == "HTTP/1.1" and (host is None or "," in host):
@@ -548,8 +554,11 @@ def render_response(
     head: bool,
     close: bool,
     length: int | None = None,
+    keep_alive_10: bool = False,
 ) -> bytes:
-    """Serialise a response; HEAD and 204/304 carry no body."""
+    """Serialise a response; HEAD and 204/304 carry no body. ``keep_alive_10``: the request
+    was HTTP/1.0 with ``Connection: keep-alive`` and the connection stays open, which an
+    HTTP/1.0 client learns only from ``Connection: keep-alive`` (RFC 9112 §C.2.2)."""
     out = [f"HTTP/1.1 {status} {_reason(status)}\r\n"]
     for k, v in headers:
         if k.lower() not in _HOP:
@@ -561,6 +570,8 @@ def render_response(
             out.append(f"Content-Length: {length}\r\n")
     if close:
         out.append("Connection: close\r\n")
+    elif keep_alive_10:
+        out.append("Connection: keep-alive\r\n")
     out.append("\r\n")
     data = "".join(out).encode("latin-1")
     if head or status in _NO_BODY_STATUSES:
@@ -750,6 +761,11 @@ class EdgeServer:
         return s
 
     def dist_for_host(self, host: str) -> str:
+        """The distribution answering ``host``: the one whose domain names (its
+        ``*.cloudfront.net`` name, the Route 53 names aliasing it) include it, else the
+        default distribution. edgesim's choice (docs/live-edge.md): an unknown Host is
+        served, not refused with CloudFront's 403, because the emulated edges are reached
+        by address and load generators and raw-socket tools send any Host."""
         h = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
         return self.host_map.get(h.strip("[]").rstrip("."), self.default_dist)
 
@@ -825,6 +841,8 @@ class EdgeServer:
         tail = f"Age: {obj.age_header(now_s)}\r\nX-Amz-Cf-Id: {rid}\r\n"
         if not req.keep_alive:
             tail += "Connection: close\r\n"
+        elif req.version == "HTTP/1.0":
+            tail += "Connection: keep-alive\r\n"
         data = cached[1] + tail.encode("ascii") + b"\r\n"
         return data if req.method == "HEAD" else data + obj.body
 
@@ -965,7 +983,19 @@ class EdgeServer:
                     allow_redirects=False,
                 ) as r:
                     limit = self.config.max_object_bytes
-                    data = await r.content.read(limit + 1) if oreq.method != "HEAD" else b""
+                    if oreq.method == "HEAD":  # no body: keep the length it announced
+                        cl = r.headers.get("Content-Length", "")
+                        rh = Headers(
+                            [
+                                (k.decode("latin-1"), v.decode("latin-1"))
+                                for k, v in r.raw_headers
+                                if k.decode("latin-1").lower() not in _HOP
+                            ]
+                        )
+                        return OriginResponse(
+                            r.status, rh, None, size=int(cl) if cl.isdigit() else 0
+                        )
+                    data = await r.content.read(limit + 1)
                     while len(data) <= limit and not r.content.at_eof():
                         more = await r.content.read(limit + 1 - len(data))
                         if not more:
@@ -1228,9 +1258,8 @@ class _EdgeProtocol(asyncio.Protocol):
             return
         headers: Sequence[tuple[str, str]] = resp.headers.items
         length: int | None = None
-        if req.method == "HEAD" and resp.status == 200:
-            cl = resp.headers.get("content-length")
-            length = int(cl) if cl is not None and cl.isdigit() else None
+        if req.method == "HEAD":  # the length a GET would have had
+            length = resp.full_size
         data = render_response(
             resp.status,
             headers,
@@ -1238,6 +1267,7 @@ class _EdgeProtocol(asyncio.Protocol):
             head=req.method == "HEAD",
             close=close,
             length=length,
+            keep_alive_10=req.version == "HTTP/1.0",
         )
         self._send(data, max(at_pop, arrival) + rtt, close)
 

@@ -102,6 +102,41 @@ class ObjectsSpec(Strict):
     size: SizeDist = Field(default="lognormal(median=40KB, sigma=1.2)", validate_default=True)
 
 
+class TrackingQuerySpec(Strict):
+    """A share of requests carrying a tracking query string (``?utm_source=N``)."""
+
+    share: Fraction
+    name: str = Field(default="utm_source", pattern=r"^[A-Za-z0-9_.-]+$")
+    values: int = Field(default=100, ge=1, le=1_000_000, description="distinct values")
+
+
+class SessionCookieSpec(Strict):
+    """A share of requests carrying a session cookie (``Cookie: session=N``)."""
+
+    share: Fraction
+    name: str = Field(default="session", pattern=r"^[A-Za-z0-9_.-]+$")
+    sessions: int = Field(default=1000, ge=1, le=1_000_000, description="distinct sessions")
+
+
+class VarietySpec(Strict):
+    """What varies between requests for the same object (CloudFront cache keys)."""
+
+    tracking_query: TrackingQuerySpec | None = None
+    accept_language: dict[str, float] | None = Field(
+        default=None, description="Accept-Language values and their shares, e.g. {en: 0.7}"
+    )
+    session_cookie: SessionCookieSpec | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> VarietySpec:
+        if self.accept_language is not None:
+            if not self.accept_language or any(v < 0 for v in self.accept_language.values()):
+                raise ValueError("accept_language needs values with shares >= 0")
+            if sum(self.accept_language.values()) <= 0:
+                raise ValueError("accept_language shares must not all be 0")
+        return self
+
+
 class WorkloadSpec(Strict):
     """What users ask for: static objects, dynamic API calls or uploads."""
 
@@ -125,6 +160,11 @@ class WorkloadSpec(Strict):
         default=0.6, description="share of requests sent on an already open connection"
     )
     tls: Literal["1.3", "1.2", "none"] = "1.3"
+    variety: VarietySpec | None = Field(
+        default=None,
+        description="query strings, Accept-Language and cookies the requests carry (they "
+        "enter CloudFront cache keys as the cache policy says)",
+    )
 
     @model_validator(mode="after")
     def _kind(self) -> WorkloadSpec:

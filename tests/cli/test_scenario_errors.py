@@ -232,7 +232,7 @@ CASES = [
         '{at: 1m, invalidate: {distribution: site, paths: ["/a*b"]}}',
         "invalidate",
         "timeline[0].invalidate",
-        "a * may only be the last character",
+        "'*' is allowed only as the last character",
     ),
     (
         "invalidate-unknown-distribution",

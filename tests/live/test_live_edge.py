@@ -738,3 +738,119 @@ def test_cli_errors_exit_2_with_a_short_message(tmp_path: Any) -> None:
     assert r.exit_code == 2
     assert "Traceback" not in r.output
     assert parse_origin_option("site/primary=http://a:1") == ("site", "primary", "http://a:1")
+
+
+# ---- HTTP faults found with curl (issue 13, item 8) -------------------------------------------
+
+
+async def exchange(host: str, port: int, data: bytes, n: int = 1) -> list[bytes]:
+    """Send ``data`` on one connection and read ``n`` responses (heads + Content-Length
+    bodies) without waiting for the server to close."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(data)
+    await writer.drain()
+    out: list[bytes] = []
+    try:
+        for _ in range(n):
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+            m = re.search(rb"(?i)\r\ncontent-length: *([0-9]+)", head)
+            head_only = b"HEAD" in data.split(b" ", 1)[0]
+            size = int(m.group(1)) if m and not head_only else 0
+            body = await asyncio.wait_for(reader.readexactly(size), 20) if size else b""
+            out.append(head + body)
+    finally:
+        writer.close()
+    return out
+
+
+def test_head_miss_announces_the_content_length(run: Any) -> None:
+    async def body() -> None:
+        async with edge_env(run, {"primary": cached(), "backup": cached()}) as env:
+            st, h, b = await env.get("/plain/h.js", method="HEAD")
+            assert (st, b, h["X-Cache"]) == (200, b"", "Miss from cloudfront")
+            st2, _, full = await env.get("/plain/h.js")
+            assert st2 == 200
+            assert h["Content-Length"] == str(len(full)) != "0"
+            st, h, _ = await env.get("/plain/h.js", method="HEAD")  # now a hit
+            assert (st, h["X-Cache"], h["Content-Length"]) == (
+                200,
+                "Hit from cloudfront",
+                str(len(full)),
+            )
+
+    arun(body)
+
+
+def test_a_cached_500_is_not_served_stale_after_its_error_ttl(run: Any) -> None:
+    async def body() -> None:
+        plain = OriginConfig(port=0)
+        async with edge_env(run, {"primary": plain, "backup": plain}) as env:
+            st, h, _ = await env.get("/status/500")
+            assert (st, h["X-Cache"]) == (500, "Error from cloudfront")
+            env.clock.advance(5)
+            st, h, _ = await env.get("/status/500")
+            assert st == 500
+            assert (await env.stats())["total"] == 1  # cached for the 10 s error TTL
+            env.clock.advance(20)  # past the error TTL: the origin is asked again
+            st, h, _ = await env.get("/status/500")
+            assert (st, h["X-Cache"]) == (500, "Error from cloudfront")
+            assert (await env.stats())["total"] == 2
+            assert int(h.get("Age", "0")) < 10  # not the old error growing older
+
+    arun(body)
+
+
+def test_a_lowercase_method_is_refused(run: Any) -> None:
+    async def body() -> None:
+        async with edge_env(run, {"primary": cached(), "backup": cached()}) as env:
+            host, port = env.addr()
+            resp = await raw(host, port, b"get /plain/l.js HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert status_of(resp) == 400
+            assert b"X-Cache: Error from cloudfront" in resp
+            assert (await env.stats())["total"] == 0
+
+    arun(body)
+
+
+def test_http10_keep_alive_is_announced(run: Any) -> None:
+    async def body() -> None:
+        async with edge_env(run, {"primary": cached(), "backup": cached()}) as env:
+            host, port = env.addr()
+            req = b"GET /plain/k.js HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            miss, hit = await exchange(host, port, req * 2, n=2)  # slow path, then fast path
+            for resp in (miss, hit):
+                assert status_of(resp) == 200
+                assert b"\r\nConnection: keep-alive\r\n" in resp
+            assert b"Miss from cloudfront" in miss
+            assert b"Hit from cloudfront" in hit
+            plain = await raw(host, port, b"GET /plain/k.js HTTP/1.0\r\n\r\n")
+            assert b"Connection: keep-alive" not in plain  # HTTP/1.0 default: close
+
+    arun(body)
+
+
+def test_a_416_is_an_error_with_a_content_type(run: Any) -> None:
+    async def body() -> None:
+        async with edge_env(run, {"primary": cached(), "backup": cached()}) as env:
+            await env.get("/plain/r.bin")
+            for _ in range(2):  # from the stored object, twice
+                st, h, _ = await env.get("/plain/r.bin", headers={"Range": "bytes=999999-"})
+                assert st == 416
+                assert h["X-Cache"] == "Error from cloudfront"
+                assert h["Content-Type"] == "text/html"
+
+    arun(body)
+
+
+def test_an_unknown_host_is_served_by_the_default_distribution(run: Any) -> None:
+    """edgesim's choice (docs/live-edge.md): CloudFront would answer 403."""
+
+    async def body() -> None:
+        async with edge_env(run, {"primary": cached(), "backup": cached()}) as env:
+            host, port = env.addr()
+            data = b"GET /plain/u.js HTTP/1.1\r\nHost: nowhere.example\r\nConnection: close\r\n\r\n"
+            resp = await raw(host, port, data)
+            assert status_of(resp) == 200
+            assert b"Miss from cloudfront" in resp
+
+    arun(body)

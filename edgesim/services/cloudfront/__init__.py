@@ -34,7 +34,6 @@ from edgesim.services.cloudfront.key import (
 )
 from edgesim.services.cloudfront.message import Headers, OriginFailure, OriginResponse, Request
 from edgesim.services.cloudfront.pipeline import (
-    Distribution,
     EdgePipeline,
     EdgeResponse,
     Fetch,
@@ -56,7 +55,6 @@ __all__ = [
     "CacheKey",
     "CachePolicy",
     "CachedObject",
-    "Distribution",
     "EdgePipeline",
     "EdgeResponse",
     "Fetch",
@@ -74,10 +72,15 @@ __all__ = [
 ]
 
 
+_LAZY = ("SERVICES", "CloudFront", "Distribution", "DistributionSpec", "cdn_distribution")
+
+
 def __getattr__(name: str) -> Any:
-    """``SERVICES`` (the service registry reads it) from the run face, imported lazily."""
-    if name == "SERVICES":
+    """The run face's names (the service registry reads ``SERVICES``; ``Distribution`` is
+    the simulation target, as before the package existed), imported lazily. The
+    per-request face's distribution is ``pipeline.Distribution``."""
+    if name in _LAZY:
         from edgesim.services.cloudfront import sim
 
-        return sim.SERVICES
+        return getattr(sim, name)
     raise AttributeError(name)

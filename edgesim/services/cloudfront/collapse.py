@@ -2,8 +2,8 @@
 
 Simultaneous misses for one cache key at one edge: the first request (the *leader*) goes
 to the origin; the others (*followers*) wait and are answered from its response (logged
-as Hit). The live server wraps :class:`CollapseRegistry` with asyncio futures; the
-simulator can use it directly.
+as Hit). The live server wraps :class:`CollapseRegistry` with asyncio futures; runs use
+the two rules below for each request class and collapse by fetch times.
 
 Collapsing is disabled
 

@@ -14,7 +14,8 @@ regional edge cache, then Origin Shield, as the caller passes them) and returns 
   tier the request passed through and returns the viewer's :class:`EdgeResponse`.
 
 :meth:`EdgePipeline.handle` runs both steps with a synchronous origin callable (the
-simulator and the tests).
+differential test replays run traces through it). Scenario runs decide requests in bulk with
+:mod:`~edgesim.services.cloudfront.vector`, which is built from the same functions.
 
 Result types (``X-Cache``, spec §1.4; edgesim's mapping):
 
@@ -202,6 +203,8 @@ class EdgeResponse:
     ttl_s: float = 0.0
     """Freshness lifetime of the stored object that answered, or that the answer was
     stored with (0 when nothing was stored)."""
+    full_size: int = 0
+    """Payload bytes before a HEAD dropped them (a HEAD's ``Content-Length``)."""
 
     @property
     def x_cache(self) -> str:
@@ -642,13 +645,25 @@ class EdgePipeline:
             body, size = (b"" if body is not None else None), 0
         elif viewer != status:
             status, headers, body, size = self._apply_range(request, headers, body, size, rid)
+        full_size = size
         if method == "HEAD":
             body, size = (b"" if body is not None else None), 0
         if status >= 400:  # 4xx/5xx are Error (access-log meaning), a 416 included
             result = "Error"
         h = cloudfront_headers(headers, result, pop=self.pop, via=self.via, request_id=rid, age=age)
         return EdgeResponse(
-            status, h, body, size, result, served_by, rid, stale, stored, shareable, ttl_s
+            status,
+            h,
+            body,
+            size,
+            result,
+            served_by,
+            rid,
+            stale,
+            stored,
+            shareable,
+            ttl_s,
+            full_size,
         )
 
     @staticmethod

@@ -13,6 +13,7 @@ Error, OriginShieldHit (counted separately: ``regional_hits``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -20,12 +21,13 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edgesim.cache.compact import MAX_OBJECT_BYTES
+from edgesim.cache.compact import MAX_KEY, MAX_OBJECT_BYTES
 from edgesim.errors import InputError, Problem
 from edgesim.services.base import Service, Target
 from edgesim.services.cloudfront import behaviors as cdn_behaviors
 from edgesim.services.cloudfront import invalidation as cdn_invalidation
 from edgesim.services.cloudfront import key as cdn_key
+from edgesim.services.cloudfront import message as cdn_message
 from edgesim.services.cloudfront import pipeline as cdn_pipeline
 from edgesim.services.cloudfront import ttl as cdn_ttl
 from edgesim.services.cloudfront import vector
@@ -41,9 +43,6 @@ F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 
-#: Cache keys are (cacheable workload number << 27) | object id, in 31 bits.
-KEY_OBJECT_BITS = 27
-MAX_CACHEABLE_WORKLOADS = 16
 
 #: CloudFront price classes by the edge locations' price-class groups (aws-world ids).
 PRICE_CLASSES: dict[str, set[str] | None] = {
@@ -373,6 +372,26 @@ class _Route:
     ttl_ns: int
 
 
+@dataclass
+class _Dim:
+    """One keyed dimension of a workload's request variety: ``n`` values, value 0 being
+    "absent" for a query string or cookie carried by a ``share`` of requests (values 1..n-1
+    equally likely), or ``cdf`` over the values (Accept-Language)."""
+
+    n: int
+    share: float
+    cdf: F64 | None
+    rng: np.random.Generator
+
+    def draw(self, count: int) -> I64:
+        u = self.rng.random(count)
+        if self.cdf is not None:
+            out: I64 = np.minimum(np.searchsorted(self.cdf, u, side="right"), self.n - 1)
+            return out.astype(np.int64)
+        value = self.rng.integers(1, self.n, count) if self.n > 1 else np.zeros(count, np.int64)
+        return np.where(u < self.share, value, 0).astype(np.int64)
+
+
 #: The simulator's origins send this validator with every object (content does not change
 #: during a run), so an expired copy is revalidated: 304, RefreshHit.
 RUN_ETAG = '"edgesim-v1"'
@@ -415,6 +434,10 @@ class Distribution(Target):
         """Cache key id -> (path prefix, query string) for invalidations."""
         key_ids: dict[str, int] = {}
         class_key: list[int] = []
+        self.variety: list[list[_Dim]] = []
+        """Per workload: the request variety that enters its cache key (cache policy)."""
+        key_objects: list[int] = []
+        key_variants: list[int] = []
         for w in workloads:
             prefix = str(w.path_prefix).rstrip("/")
             rh = [("ETag", RUN_ETAG)]
@@ -430,8 +453,15 @@ class Distribution(Target):
             stored = rules.stored and w.objects is not None
             self.classes.append(replace(rules, stored=stored))
             kid = key_ids.setdefault(rules.key_text, len(key_ids)) if stored else 0
+            dims = self._keyed_variety(w, prefix, ctx) if stored else []
+            self.variety.append(dims)
             if stored and kid == len(self.key_paths):
                 self.key_paths.append((prefix, ""))
+                key_objects.append(1)
+                key_variants.append(1)
+            if stored:
+                key_objects[kid] = max(key_objects[kid], int(w.objects.count))
+                key_variants[kid] = max(key_variants[kid], math.prod(d.n for d in dims))
             class_key.append(kid)
             primary, secondary = rules.target_origin, ""
             codes: tuple[int, ...] = ()
@@ -449,6 +479,23 @@ class Distribution(Target):
                 )
             )
         self.key_id = np.array(class_key, dtype=np.int64)
+        # cache keys: one range per key id, (variant * objects + object) within it
+        self.key_objects = np.array(key_objects or [1], dtype=np.int64)
+        sizes = self.key_objects * np.array(key_variants or [1], dtype=np.int64)
+        self.key_base = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        if int(sizes.sum()) > MAX_KEY + 1:
+            raise InputError(
+                [
+                    Problem(
+                        f"distribution '{spec.name}': {int(sizes.sum()):,} distinct cache keys "
+                        f"(objects × request variants the cache policy keys on); the run "
+                        f"model holds at most {MAX_KEY + 1:,}",
+                        path="workloads",
+                        expected="fewer objects, values, sessions or languages in the key",
+                    )
+                ],
+                file=ctx.file,
+            )
         self.origin_by_workload = np.array([r.origin for r in self.routes], dtype=np.int64)
         self.collapse = np.array([c.collapse for c in self.classes], dtype=bool)
         self.cacheable = np.array([c.stored for c in self.classes], dtype=bool)
@@ -564,7 +611,11 @@ class Distribution(Target):
         out.pop[idx] = flow.src
         wl = batch.workload[idx].astype(np.int64)
         t = flow.start_ns
-        keys = (self.key_id[wl] << KEY_OBJECT_BITS) | np.maximum(batch.obj[idx], 0)
+        kid = self.key_id[wl]
+        keys = self.key_base[kid] + np.maximum(batch.obj[idx], 0)
+        variant = self._variants(wl)
+        if variant is not None:
+            keys += variant * self.key_objects[kid]
         sizes = np.maximum(batch.size[idx], 1)
         origin_of = self.origin_by_workload[wl]
         # A miss can be filled only while its origin (or its group's secondary) is up: the
@@ -666,6 +717,57 @@ class Distribution(Target):
         res, st, ttl, level = self.chain.fail(t, path, int(wl[r]), k, size, status, stale)
         co.result[r], co.status[r], co.ttl_ns[r], co.level[r] = res, st, ttl, level
 
+    def _keyed_variety(self, w: Any, prefix: str, ctx: SimContext) -> list[_Dim]:
+        """The variety dimensions of workload ``w`` that its cache policy puts in the key:
+        decided by building the key for two values of each (``key.build_cache_key``)."""
+        variety = getattr(w, "variety", None)
+        if variety is None:
+            return []
+        path = f"{prefix}/0"
+        beh = self.model.behaviors.match(path)
+
+        def key(query: str = "", headers: tuple[tuple[str, str], ...] = ()) -> str:
+            req = cdn_message.Request(w.method, path, query, cdn_message.Headers(headers))
+            return cdn_key.build_cache_key(self.model.id, req, beh.cache_policy).text
+
+        dims: list[_Dim] = []
+        rng = f"cloudfront/{self.spec.name}/{w.name}"
+        q = variety.tracking_query
+        if q is not None and key(f"{q.name}=0") != key(f"{q.name}=1"):
+            dims.append(_Dim(q.values + 1, q.share, None, ctx.rng(f"{rng}/query")))
+        langs = variety.accept_language
+        if langs is not None and len(langs) > 1:
+            names = list(langs)
+            if key(headers=(("Accept-Language", names[0]),)) != key(
+                headers=(("Accept-Language", names[1]),)
+            ):
+                p = np.array([langs[n] for n in names], dtype=float)
+                cdf = np.cumsum(p / p.sum())
+                dims.append(_Dim(len(names), 1.0, cdf, ctx.rng(f"{rng}/language")))
+        c = variety.session_cookie
+        if c is not None and key(headers=(("Cookie", f"{c.name}=0"),)) != key(
+            headers=(("Cookie", f"{c.name}=1"),)
+        ):
+            dims.append(_Dim(c.sessions + 1, c.share, None, ctx.rng(f"{rng}/cookie")))
+        return dims
+
+    def _variants(self, wl: I64) -> I64 | None:
+        """Each request's key variant (0 without variety in the key), drawn per workload."""
+        if not any(self.variety):
+            return None
+        out = np.zeros(len(wl), dtype=np.int64)
+        for w, dims in enumerate(self.variety):
+            if not dims:
+                continue
+            rows = np.flatnonzero(wl == w)
+            if len(rows) == 0:
+                continue
+            v = np.zeros(len(rows), dtype=np.int64)
+            for d in dims:
+                v = v * d.n + d.draw(len(rows))
+            out[rows] = v
+        return out
+
     def _fillable(self, oi: int) -> bool:
         route = next((r for r in self.routes if r.origin == oi), None)
         if self.origin_list[oi].is_up(self.ctx):
@@ -744,7 +846,7 @@ class Distribution(Target):
         if not leaders.any() and not self.filling:
             return
         rows = np.flatnonzero(cacheable & (leaders | (result == HIT)))
-        combined = (pops[rows] << (KEY_OBJECT_BITS + 4)) | keys[rows]
+        combined = (pops[rows] << 31) | keys[rows]
         order = np.lexsort((t[rows], combined))
         rows, combined = rows[order], combined[order]
         lead = leaders[rows]
@@ -836,8 +938,9 @@ class Distribution(Target):
         ps = tuple(paths)
 
         def pred(key: int) -> bool:
-            prefix, query = self.key_paths[key >> KEY_OBJECT_BITS]
-            obj = key & ((1 << KEY_OBJECT_BITS) - 1)
+            kid = int(np.searchsorted(self.key_base, key, side="right")) - 1
+            prefix, query = self.key_paths[kid]
+            obj = (key - int(self.key_base[kid])) % int(self.key_objects[kid])
             return cdn_invalidation.matches_any(ps, f"{prefix}/{obj}", query)
 
         return self.chain.invalidate(pred)
@@ -919,15 +1022,6 @@ class CloudFront(Service):
         self._trackers: dict[str, cdn_invalidation.InvalidationTracker] = {}
         problems: list[Problem] = []
         workloads = list(getattr(ctx, "workloads", []))
-        n_cacheable = sum(1 for w in workloads if w.method in ("GET", "HEAD") and w.objects)
-        if n_cacheable > MAX_CACHEABLE_WORKLOADS:
-            problems.append(
-                Problem(
-                    f"{n_cacheable} cacheable workloads; the CDN model keys "
-                    f"objects of at most {MAX_CACHEABLE_WORKLOADS}",
-                    path="workloads",
-                )
-            )
         for i, d in enumerate(config.distributions):
             where = f"cloudfront.distributions[{i}]"
             if d.name in self.dists or any(x.name == d.name for x in config.distributions[:i]):

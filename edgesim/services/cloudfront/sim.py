@@ -1,6 +1,6 @@
 """CloudFront: distributions served from edge locations with tiered caches.
 
-Request path (../shared/reference/cloudfront.md): the user reaches the edge location that
+Request path (docs/cloudfront-http.md): the user reaches the edge location that
 CloudFront's DNS picks by latency from the resolver's (or ECS subnet's) place, within the
 distribution's price class; a miss there goes to the nearest regional edge cache (skipped for
 requests that cannot be cached), then to Origin Shield if configured, then to the origin. Each

@@ -245,3 +245,49 @@ def replay(
             else:
                 out[i] = HIT
     return _result(out)
+
+
+class DictCache:
+    """What every policy shares: a dict ``_d`` of live keys, ``capacity_bytes``,
+    ``used_bytes``, ``keys()`` in eviction order and ``remove(key)``; membership, iteration,
+    bulk removal and the vectorised replay are written once here."""
+
+    _d: dict[int, Any]
+    capacity_bytes: int
+    used_bytes: int
+
+    def keys(self) -> list[int]:  # pragma: no cover - each policy defines its order
+        raise NotImplementedError
+
+    def remove(self, key: int) -> bool:  # pragma: no cover - each policy removes its way
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(capacity_bytes={self.capacity_bytes}, "
+            f"used_bytes={self.used_bytes}, objects={len(self._d)})"
+        )
+
+    def remove_if(self, pred: Callable[[int], bool]) -> int:
+        doomed = [k for k in self._d if pred(k)]
+        for k in doomed:
+            self.remove(k)
+        return len(doomed)
+
+    def process(
+        self,
+        keys: IntArray,
+        sizes: IntArray,
+        now_ns: IntArray,
+        ttl_ns: IntArray | int,
+    ) -> npt.NDArray[np.uint8]:
+        return replay(self, keys, sizes, now_ns, ttl_ns)  # type: ignore[arg-type]

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-
-import numpy as np
-import numpy.typing as npt
 
 from edgesim.cache.base import (
     HIT,
     MISS,
     STALE,
     CacheStats,
-    IntArray,
+    DictCache,
     _check_capacity,
     _check_size,
-    replay,
 )
 
 
-class LRUCache:
+class LRUCache(DictCache):
     """Least-recently-used eviction with a byte capacity.
 
     An :class:`~collections.OrderedDict` maps key -> ``(size, expiry_ns)``; its first item
@@ -37,21 +32,6 @@ class LRUCache:
         self.used_bytes = 0
         self.stats = CacheStats()
         self._d: OrderedDict[int, tuple[int, int]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._d
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.keys())
-
-    def __repr__(self) -> str:
-        return (
-            f"LRUCache(capacity_bytes={self.capacity_bytes}, used_bytes={self.used_bytes}, "
-            f"objects={len(self._d)})"
-        )
 
     def keys(self) -> list[int]:
         """Cached keys from least to most recently used."""
@@ -109,18 +89,3 @@ class LRUCache:
         self.used_bytes -= old[0]
         self.stats.invalidations += 1
         return True
-
-    def remove_if(self, pred: Callable[[int], bool]) -> int:
-        doomed = [k for k in self._d if pred(k)]
-        for k in doomed:
-            self.remove(k)
-        return len(doomed)
-
-    def process(
-        self,
-        keys: IntArray,
-        sizes: IntArray,
-        now_ns: IntArray,
-        ttl_ns: IntArray | int,
-    ) -> npt.NDArray[np.uint8]:
-        return replay(self, keys, sizes, now_ns, ttl_ns)

@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
-
-import numpy as np
-import numpy.typing as npt
 
 from edgesim.cache.base import (
     _COMPACT_SLACK,
@@ -17,14 +13,13 @@ from edgesim.cache.base import (
     S3FIFO_VARIANTS,
     STALE,
     CacheStats,
-    IntArray,
+    DictCache,
     _check_capacity,
     _check_size,
-    replay,
 )
 
 
-class S3FIFOCache:
+class S3FIFOCache(DictCache):
     """S3-FIFO eviction (Yang et al., "FIFO queues are all you need for cache eviction",
     SOSP 2023), byte capacity.
 
@@ -148,15 +143,6 @@ class S3FIFOCache:
         self._dead = 0
         self._warm = not self._paper
         """libCacheSim's warm-up rule is active (no eviction yet)."""
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._d
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.keys())
 
     def __repr__(self) -> str:
         return (
@@ -358,23 +344,8 @@ class S3FIFOCache:
         self._maybe_compact()
         return True
 
-    def remove_if(self, pred: Callable[[int], bool]) -> int:
-        doomed = [k for k in self._d if pred(k)]
-        for k in doomed:
-            self.remove(k)
-        return len(doomed)
-
     def _maybe_compact(self) -> None:
         if self._dead > len(self._d) + _COMPACT_SLACK:
             self._s = deque(e for e in self._s if e[2] >= 0)
             self._m = deque(e for e in self._m if e[2] >= 0)
             self._dead = 0
-
-    def process(
-        self,
-        keys: IntArray,
-        sizes: IntArray,
-        now_ns: IntArray,
-        ttl_ns: IntArray | int,
-    ) -> npt.NDArray[np.uint8]:
-        return replay(self, keys, sizes, now_ns, ttl_ns)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
-
-import numpy as np
-import numpy.typing as npt
 
 from edgesim.cache.base import (
     _COMPACT_SLACK,
@@ -15,14 +11,13 @@ from edgesim.cache.base import (
     MISS,
     STALE,
     CacheStats,
-    IntArray,
+    DictCache,
     _check_capacity,
     _check_size,
-    replay,
 )
 
 
-class SieveCache:
+class SieveCache(DictCache):
     """SIEVE eviction (Zhang et al., "SIEVE is Simpler than LRU", NSDI 2024), byte capacity.
 
     The paper's algorithm: one FIFO queue (new objects at the head), one visited bit per
@@ -57,21 +52,6 @@ class SieveCache:
         self._a: deque[list[int]] = deque()
         self._b: deque[list[int]] = deque()
         self._dead = 0
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._d
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.keys())
-
-    def __repr__(self) -> str:
-        return (
-            f"SieveCache(capacity_bytes={self.capacity_bytes}, used_bytes={self.used_bytes}, "
-            f"objects={len(self._d)})"
-        )
 
     def queue(self) -> list[int]:
         """Cached keys in queue order, tail (oldest) first, head (newest) last."""
@@ -210,23 +190,8 @@ class SieveCache:
         self._maybe_compact()
         return True
 
-    def remove_if(self, pred: Callable[[int], bool]) -> int:
-        doomed = [k for k in self._d if pred(k)]
-        for k in doomed:
-            self.remove(k)
-        return len(doomed)
-
     def _maybe_compact(self) -> None:
         if self._dead > len(self._d) + _COMPACT_SLACK:
             self._a = deque(e for e in self._a if e[2] >= 0)
             self._b = deque(e for e in self._b if e[2] >= 0)
             self._dead = 0
-
-    def process(
-        self,
-        keys: IntArray,
-        sizes: IntArray,
-        now_ns: IntArray,
-        ttl_ns: IntArray | int,
-    ) -> npt.NDArray[np.uint8]:
-        return replay(self, keys, sizes, now_ns, ttl_ns)
